@@ -1,0 +1,119 @@
+"""Continuous-time vanilla RNN and GRU (PAPER.md §4), with the learned initial-state encoder.
+
+The physics of one Euler–Maruyama step is a pure function (`rnn_step`, `gru_step`); `Network.forward`
+is the loop around it. The loop projects every input and draws every noise sample before it starts,
+walks `unbind`-ed time slices, stacks once and reads out after the loop: indexing a (B, T, N) tensor
+per step makes autograd allocate a full-size zero gradient per step, which dominates a CPU step.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ModelConfig, TaskConfig
+from .tasks import HeadDirectionCells, PlaceCells, input_size, make_cells
+
+
+def rnn_step(h, drive, noise, w_rec, alpha: float):
+    """r ← r + α(−r + ReLU(W_rec r + W_in Δs)) + σ√Δt ξ, with `drive` = W_in Δs precomputed."""
+    return (1 - alpha) * h + alpha * torch.relu(h @ w_rec.T + drive) + noise
+
+
+def gru_step(h, drive, noise, w_zg, w_r, alpha: float):
+    """CT-GRU (Jordan et al. 2021): r ← r + α(1 − z)(tanh(W_r(g ⊙ r) + U_r Δs) − r) + noise.
+
+    `drive` holds [U_z Δs, U_g Δs, U_r Δs] along the last axis; `w_zg` stacks W_z and W_g.
+    """
+    n = h.shape[-1]
+    gates = torch.sigmoid(h @ w_zg.T + drive[..., : 2 * n])
+    z, g = gates[..., :n], gates[..., n:]
+    candidate = torch.tanh((g * h) @ w_r.T + drive[..., 2 * n:])
+    return h + alpha * (1 - z) * (candidate - h) + noise
+
+
+def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, device, dtype=torch.float32):
+    """All the recurrent noise of a run at once: Gaussian N(0, std²) or the released code's U[0,1)·std."""
+    if std == 0:
+        return torch.zeros(shape, device=device, dtype=dtype)
+    if kind == "gaussian":
+        return std * torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    return std * torch.rand(shape, generator=generator, device=device, dtype=dtype)
+
+
+class Network(nn.Module):
+    """Encoder (start cells -> r0), a CT-RNN or CT-GRU core, and a linear readout to the target cells.
+
+    No biases anywhere. The target cells are a submodule, so the place-cell centres travel in the
+    `state_dict` and a loaded network decodes with the cells it was trained on.
+    """
+
+    def __init__(self, task: TaskConfig, model: ModelConfig, generator: torch.Generator):
+        super().__init__()
+        self.task_cfg, self.cfg = task, model
+        n, n_in, n_out = model.n_rec, input_size(task), task.n_cells
+        self.cells = make_cells(task, generator)
+        gates = 3 if model.cell == "gru" else 1  # GRU input weights stack U_z, U_g, U_r
+        self.encoder = nn.Linear(n_out, n, bias=False)
+        self.w_in = nn.Linear(n_in, gates * n, bias=False)
+        self.w_rec = nn.Linear(n, (2 if model.cell == "gru" else 1) * n, bias=False)  # RNN: W_rec; GRU: [W_z; W_g]
+        self.w_r = nn.Linear(n, n, bias=False) if model.cell == "gru" else None   # GRU candidate weights
+        self.readout = nn.Linear(n, n_out, bias=False)
+        self._init_weights(generator)
+
+    def _init_weights(self, generator: torch.Generator):
+        # PyTorch's nn.Linear default (uniform ±1/√fan_in), drawn from our generator for reproducibility.
+        for p in self.parameters():
+            bound = 1 / p.shape[1] ** 0.5
+            with torch.no_grad():
+                p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * bound)
+
+    @property
+    def alpha(self) -> float:
+        return self.cfg.dt_over_tau
+
+    def initial_state(self, init_code: torch.Tensor) -> torch.Tensor:
+        return self.encoder(init_code)
+
+    def forward(self, inputs: torch.Tensor, h0: torch.Tensor, noise_std: float | None = None,
+                generator: torch.Generator | None = None, noise: torch.Tensor | None = None):
+        """Run the network over `inputs` (B, T, n_in) from `h0` (B, N).
+
+        Returns hidden states (B, T, N) after each step and outputs (B, T, n_cells). The per-step noise std
+        is the trained one unless `noise_std` is given (quiescence); an explicit `noise` (B, T, N) wins.
+        """
+        B, T, _ = inputs.shape
+        if noise is None:
+            std = self.cfg.noise_std if noise_std is None else noise_std
+            noise = draw_noise((T, B, self.cfg.n_rec), std, self.cfg.noise_kind, generator, h0.device, h0.dtype)
+        else:
+            noise = noise.transpose(0, 1)
+        drive = self.w_in(inputs).transpose(0, 1)  # (T, B, gates·N): one matmul for every step
+        h, states = h0, []
+        if self.cfg.cell == "rnn":
+            for d, xi in zip(drive.unbind(0), noise.unbind(0)):
+                h = rnn_step(h, d, xi, self.w_rec.weight, self.alpha)
+                states.append(h)
+        else:
+            for d, xi in zip(drive.unbind(0), noise.unbind(0)):
+                h = gru_step(h, d, xi, self.w_rec.weight, self.w_r.weight, self.alpha)
+                states.append(h)
+        states = torch.stack(states, dim=1)
+        return states, self.readout(states)
+
+    def decode(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Outputs (..., n_cells) -> decoded positions (..., 2) or bearings (..., 1)."""
+        return self.cells.decode(outputs)
+
+    def quiescent(self, h0: torch.Tensor, steps: int, noise_std: float,
+                  generator: torch.Generator | None = None):
+        """Zero input for `steps` steps from `h0` with per-step noise std `noise_std`: the offline regime."""
+        zeros = h0.new_zeros(h0.shape[0], steps, self.w_in.in_features)
+        return self(zeros, h0, noise_std=noise_std, generator=generator)
+
+
+def build_network(task: TaskConfig, model: ModelConfig, seed: int) -> Network:
+    """Weights and place-cell centres from one seeded generator: same seed, same network."""
+    return Network(task, model, torch.Generator().manual_seed(seed))
+
+
+__all__ = ["Network", "build_network", "rnn_step", "gru_step", "draw_noise", "PlaceCells", "HeadDirectionCells"]
