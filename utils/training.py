@@ -183,6 +183,7 @@ def get_model(task: str, condition: str, seed: int = 0, preset: str = C.DEFAULT_
     changes the hash, and so the directory: an old model is never reused for a new config.
     """
     cfg = C.resolve_config(task, condition, seed, preset, overrides)
+    device = resolve_device(device)  # a bad device fails here, before anything is written
     run_dir = run_dir_for(cfg, preset, outputs_dir)
     with run_lock(run_dir):
         if not is_trained(run_dir):

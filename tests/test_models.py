@@ -1,0 +1,91 @@
+"""The fast time loop, the noise, and reproducibility (PAPER.md §4)."""
+import math
+
+import pytest
+import torch
+
+from utils import config as C
+from utils.baseline import baseline_forward
+from utils.models import build_network, draw_noise
+from utils.tasks import sample_batch
+
+
+def small(task, condition, **over):
+    cfg = C.resolve_config(task, condition, 0, "smoke", over)
+    return cfg, build_network(cfg.task, cfg.model, cfg.seed)
+
+
+@pytest.mark.parametrize("task,condition", [("spatial", "noisy_unbiased"), ("head_direction", "noisy_biased"),
+                                            ("spatial", "gru_noisy_unbiased")])
+def test_fast_loop_equals_per_step_loop(task, condition, gen):
+    cfg, net = small(task, condition)
+    batch = sample_batch(cfg.task, net.cells, 6, gen, steps=25)
+    net = net.double()
+    inputs, code = batch.inputs.double(), batch.init_code.double()
+    noise = 0.05 * torch.randn(6, 25, cfg.model.n_rec, generator=gen, dtype=torch.float64)
+    grads = []
+    results = []
+    for forward in (lambda h0: net(inputs, h0, noise=noise), lambda h0: baseline_forward(net, inputs, h0, noise)):
+        net.zero_grad()
+        states, outputs = forward(net.initial_state(code))
+        ((outputs - batch.targets.double()) ** 2).mean().backward()
+        results.append((states.detach(), outputs.detach()))
+        grads.append([p.grad.clone() for p in net.parameters()])
+    (s_fast, o_fast), (s_ref, o_ref) = results
+    torch.testing.assert_close(s_fast, s_ref, rtol=0, atol=1e-5)
+    torch.testing.assert_close(o_fast, o_ref, rtol=0, atol=1e-5)
+    for g_fast, g_ref in zip(*grads):
+        torch.testing.assert_close(g_fast, g_ref, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind,mean", [("gaussian", 0.0), ("uniform", 0.5)])
+def test_noise_mean_and_std_per_step(kind, mean, gen):
+    """Gaussian: N(0, std²). Uniform (released code): std · U[0, 1), mean std/2 and sd std/√12."""
+    std = 0.01
+    xi = draw_noise((200, 100, 64), std, kind, gen, "cpu")
+    sd = std if kind == "gaussian" else std / math.sqrt(12)
+    assert abs(xi.mean().item() - mean * std) < 0.01 * std
+    assert abs(xi.std().item() - sd) < 0.01 * sd
+    if kind == "uniform":
+        assert xi.min() >= 0 and xi.max() < std
+
+
+def test_network_noise_is_the_configured_std(gen):
+    """With zero weights a step is pure noise, so the increments' std is exactly noise_std."""
+    cfg, net = small("spatial", "noisy_unbiased", noise_std=0.02)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+    h0 = torch.zeros(100, cfg.model.n_rec)
+    states, _ = net.quiescent(h0, 50, noise_std=0.02, generator=gen)
+    # h_{t+1} = (1 − α) h_t + ξ_t  ⇒  ξ_t = h_{t+1} − (1 − α) h_t
+    prev = torch.cat([h0[:, None], states[:, :-1]], 1)
+    xi = states - (1 - net.alpha) * prev
+    assert abs(xi.mean().item()) < 0.0005
+    assert abs(xi.std().item() - 0.02) < 0.0005
+
+
+def test_quiescence_accepts_zero_input_of_any_length(gen):
+    cfg, net = small("head_direction", "noisy_unbiased")
+    h0 = torch.randn(3, cfg.model.n_rec, generator=gen)
+    for steps in (1, 7, 300):
+        states, outputs = net.quiescent(h0, steps, noise_std=0.1, generator=gen)
+        assert states.shape == (3, steps, cfg.model.n_rec) and outputs.shape == (3, steps, cfg.task.n_cells)
+    noiseless, _ = net.quiescent(h0, 5, noise_std=0.0)
+    again, _ = net.quiescent(h0, 5, noise_std=0.0)
+    assert torch.equal(noiseless, again)
+
+
+def test_same_seed_gives_bitwise_identical_weights():
+    cfg = C.resolve_config("spatial", "gru_noisy_biased", 3, "smoke")
+    a, b = (build_network(cfg.task, cfg.model, 3).state_dict() for _ in range(2))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = build_network(cfg.task, cfg.model, 4).state_dict()
+    assert not torch.equal(a["w_rec.weight"], c["w_rec.weight"])
+    assert not torch.equal(a["cells.centres"], c["cells.centres"])
+
+
+def test_no_biases_anywhere():
+    for cond in ("noisy_unbiased", "gru_noisy_unbiased"):
+        _, net = small("spatial", cond)
+        assert not [n for n, _ in net.named_parameters() if "bias" in n]

@@ -1,0 +1,121 @@
+"""Command line: `python -m utils {train,config,train-grid,figures,report,bench} ...` (see README)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import config as C
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line with exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _common(p: argparse.ArgumentParser, task_required: bool = True) -> None:
+    p.add_argument("--preset", default=C.DEFAULT_PRESET, help=f"one of {', '.join(C.PRESETS)}")
+    p.add_argument("--outputs", default="outputs", help="root of the cache and results (default: outputs/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set n_rec=256 (repeatable)")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, help=f"one of {', '.join(C.TASKS)}")
+    p.add_argument("--condition", required=True, help="e.g. noisy_unbiased (see README)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m utils", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("train", help="train one model (or find it in the cache); prints its run directory")
+    _run_args(p)
+    p.add_argument("--seed", required=True, help="non-negative integer")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(p)
+
+    p = sub.add_parser("config", help="print the resolved config as JSON")
+    _run_args(p)
+    p.add_argument("--seed", default="0")
+    _common(p)
+
+    p = sub.add_parser("train-grid", help="train every model the figure notebooks need")
+    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel training processes (default: auto)")
+    p.add_argument("--device", default="cpu")
+    _common(p)
+
+    p = sub.add_parser("figures", help="train what is missing, run the notebooks, write the report and index")
+    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel training processes (default: auto)")
+    p.add_argument("--device", default="cpu")
+    _common(p)
+
+    p = sub.add_parser("report", help="write outputs/<preset>/report.md and report.json from the results")
+    _common(p)
+
+    p = sub.add_parser("bench", help="time training steps against a released-code-style baseline")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--repeats", type=int, default=5)
+    return parser
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    return dict(C.parse_override(item) for item in items)
+
+
+def parse_seed(text: str) -> int:
+    try:
+        return C.check_seed(int(text))
+    except ValueError:
+        raise C.ConfigError(f"seed must be a non-negative integer, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except C.ConfigError as err:
+        print(f"python -m utils {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    if args.command in ("train", "config"):
+        overrides = parse_overrides(args.overrides)
+        C.get_preset(args.preset)
+        cfg = C.resolve_config(args.task, args.condition, parse_seed(args.seed), args.preset, overrides)
+        if args.command == "config":
+            print(json.dumps(C.to_dict(cfg), indent=2))
+            return 0
+        from .training import get_model
+        net = get_model(args.task, args.condition, cfg.seed, args.preset, args.outputs, args.device,
+                        progress=not args.quiet, **overrides)
+        m = net.metrics
+        print(f"final test loss {m['test_loss'][-1]:.3e}, decoding error {m['test_decode_error'][-1]:.3e}",
+              file=sys.stderr)
+        print(net.run_dir)
+        return 0
+    if args.command in ("train-grid", "figures"):
+        from . import runner
+        overrides = parse_overrides(args.overrides)
+        C.get_preset(args.preset)
+        run = runner.train_grid if args.command == "train-grid" else runner.regenerate
+        return run(preset=args.preset, outputs_dir=args.outputs, only=args.only, jobs=args.jobs,
+                   device=args.device, overrides=overrides)
+    if args.command == "report":
+        from . import report
+        C.get_preset(args.preset)
+        return report.main(args.preset, args.outputs)
+    if args.command == "bench":
+        from . import bench
+        return bench.main(as_json=args.json, repeats=args.repeats)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,437 @@
+"""Figure panels of the paper (PAPER.md §6–7), one style for all of them.
+
+Every `plot_*` function draws one panel on the axes it is given, from plain numpy arrays, and returns those
+axes. A notebook builds a figure by naming its panels:
+
+    panels = {"b": lambda ax: plot_loss_curves(ax, batches, loss, err),
+              "d": lambda ax: plot_trajectories(ax, xy_active, ACTIVE), ...}
+    compose_figure(panels, "ab;cd", "fig1", outputs_dir, preset)
+
+which saves the composed figure as `fig1` and every panel on its own as `fig1_b`, `fig1_d`, ... from the
+same drawing code. Files go to `<outputs_dir>/<preset>/figures/<name>.{png,pdf}` (PNG at 300 dpi).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import ScaledTranslation
+
+# --- colours and labels (PAPER.md §6) -------------------------------------------------------------------
+
+ACTIVE = "#2ca7c5"         # active (task) activity: blue
+QUIESCENT = "#ee3233"      # quiescent ("sleep") activity: red
+LOSS_COLOR = "0.6"         # test loss in Fig. 1b: grey
+ERROR_COLOR = "black"      # decoding error in Fig. 1b
+KDE_CMAP = "coolwarm"      # every KDE map
+DISTANCE_CMAP = "viridis"  # decoded distance from the centre (Fig. 1f/g)
+BEARING_CMAP = "twilight"  # decoded bearing, cyclic (Fig. 3c/d)
+CYCLIC_CMAPS = ("twilight", "twilight_shifted", "hsv")
+KL_CMAP = "rocket_r"       # KL heat map (Fig. 2e): light = close, dark = far
+
+# Fig. 2e: networks U(nbiased) / B(iased), σ = trained and run with noise; 𝒰 = true uniform density over
+# the box; R^σ = untrained random RNN in noisy quiescence.
+KL_ROWS = [r"$U^\sigma$", r"$U$", r"$B^\sigma$", r"$B$"]
+KL_COLS = [r"$U^\sigma$", r"$U$", r"$\mathcal{U}$", r"$B^\sigma$", r"$B$", r"$R^\sigma$"]
+
+FULL_WIDTH = 5.5           # inches: the ICLR text width
+PANEL_SIZE = (2.0, 1.8)    # inches: a panel saved on its own
+DPI = 300
+
+# --- style ----------------------------------------------------------------------------------------------
+
+# DejaVu Sans ships with matplotlib, so every machine renders the same glyphs (mathtext included).
+STYLE: dict[str, object] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "mathtext.fontset": "dejavusans",
+    "font.size": 7,
+    "axes.titlesize": 7,
+    "axes.labelsize": 7,
+    "xtick.labelsize": 6,
+    "ytick.labelsize": 6,
+    "legend.fontsize": 6,
+    "figure.titlesize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "lines.linewidth": 1.0,
+    "lines.markersize": 3,
+    "legend.frameon": False,
+    "axes.titlepad": 4,
+    "figure.dpi": 150,               # on screen; files are written at DPI
+    "savefig.dpi": DPI,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+    "pdf.fonttype": 42,              # TrueType in PDFs: text stays editable
+    "ps.fonttype": 42,
+    "image.interpolation": "nearest",
+}
+
+
+def use_style() -> None:
+    """Apply the paper style to every figure made from now on (idempotent)."""
+    mpl.rcParams.update(STYLE)
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+def _mean_sd(a) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample sd over seeds (axis 0); sd = 0 for a single seed."""
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    sd = a.std(axis=0, ddof=1) if len(a) > 1 else np.zeros(a.shape[1])
+    return a.mean(axis=0), sd
+
+
+def _band(ax: Axes, x, y, color, label=None):
+    """Mean line with a ± sd band over seeds (rows of y)."""
+    mean, sd = _mean_sd(y)
+    ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.25, lw=0)
+    return ax.plot(x, mean, color=color, label=label)[0]
+
+
+def _require_polar(ax: Axes, what: str) -> None:
+    if ax.name != "polar":
+        raise ValueError(f"{what} needs a polar axes (projection='polar'), got {ax.name!r}")
+
+
+def _start_end_markers(ax: Axes, x0, y0, x1, y1, size=8) -> None:
+    """Trajectory start = black circle, end = black triangle (drawn over the lines)."""
+    ax.scatter(x0, y0, s=size, marker="o", color="black", zorder=3, linewidths=0)
+    ax.scatter(x1, y1, s=size, marker="^", color="black", zorder=3, linewidths=0)
+
+
+# --- panels ---------------------------------------------------------------------------------------------
+
+def plot_loss_curves(ax: Axes, batches, loss, decode_error, loss_color=LOSS_COLOR,
+                     error_color=ERROR_COLOR, error_label="decoding error (m²)") -> Axes:
+    """Test loss (grey, left axis) and decoding error (black, twin right axis) vs batch (Fig. 1b).
+
+    `loss` and `decode_error` are (n_seeds, n_points) (or (n_points,) for one seed): mean ± sd band over
+    seeds. Returns the loss axes; the twin is `ax.right_ax`.
+    """
+    batches = np.asarray(batches)
+    h_loss = _band(ax, batches, loss, loss_color, "test loss")
+    ax.set_xlabel("batch")
+    ax.set_ylabel("test loss", color=loss_color)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+    twin = ax.twinx()
+    twin.spines["right"].set_visible(True)
+    h_err = _band(twin, batches, decode_error, error_color, "decoding error")
+    twin.set_ylabel(error_label, color=error_color)
+    ax.legend([h_loss, h_err], ["test loss", "decoding error"], loc="upper right")
+    ax.set_xlim(batches[0], batches[-1])
+    ax.right_ax = twin
+    return ax
+
+
+def plot_explained_variance(ax: Axes, ev_active, ev_quiescent, already_cumulative: bool = True,
+                            labels=("active", "quiescent")) -> Axes:
+    """Cumulative explained variance of PCs 1..k, mean ± sd over networks (Fig. 1c).
+
+    Inputs are (n_seeds, k); pass per-PC ratios with `already_cumulative=False`.
+    """
+    for ev, color, label, shift in ((ev_active, ACTIVE, labels[0], -0.08), (ev_quiescent, QUIESCENT, labels[1], 0.08)):
+        ev = np.atleast_2d(np.asarray(ev, dtype=float))
+        if not already_cumulative:
+            ev = ev.cumsum(axis=1)
+        mean, sd = _mean_sd(ev)
+        pcs = np.arange(1, ev.shape[1] + 1)
+        # A small horizontal shift keeps both error bars visible where the curves overlap.
+        ax.errorbar(pcs + shift, mean, yerr=sd, color=color, marker="o", ms=2.5, capsize=1.5, elinewidth=0.7,
+                    label=label)
+    ax.set_xticks(pcs)
+    ax.set_xlabel("principal component")
+    ax.set_ylabel("cumulative explained variance")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_trajectories(ax: Axes, xy, color, every: int = 8, box_size: float | None = 2.2, lw: float = 0.6,
+                      alpha: float = 0.9) -> Axes:
+    """Decoded (x, y) trajectories (n, T, 2), every `every`-th, in the square box (Fig. 1d/e, 2a/b, C.1–C.3).
+
+    Start = black circle, end = black triangle. `box_size=None` leaves out the box outline.
+    """
+    xy = np.asarray(xy)[::every]
+    for traj in xy:
+        ax.plot(traj[:, 0], traj[:, 1], color=color, lw=lw, alpha=alpha)
+    _start_end_markers(ax, xy[:, 0, 0], xy[:, 0, 1], xy[:, -1, 0], xy[:, -1, 1])
+    if box_size is not None:
+        half = box_size / 2
+        ax.add_patch(Rectangle((-half, -half), box_size, box_size, fill=False, color="black", lw=0.8))
+        pad = 0.03 * box_size
+        ax.set_xlim(-half - pad, half + pad)
+        ax.set_ylim(-half - pad, half + pad)
+        ax.axis("off")  # the box is the frame
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_pc_scatter(ax: Axes, pcs, values, cmap: str = DISTANCE_CMAP, label: str | None = None,
+                    colorbar: bool = True, vmin=None, vmax=None, s: float = 1.0) -> Axes:
+    """Hidden states on PC1–PC2 (m, 2) coloured by a value (m,) (Fig. 1f/g, 3c/d).
+
+    Use `DISTANCE_CMAP` for decoded distance from the centre and a cyclic map (`BEARING_CMAP`) for decoded
+    bearing; a cyclic map defaults to the range [−π, π]. Points are rasterised so PDFs stay small.
+    """
+    pcs = np.asarray(pcs)
+    cyclic = cmap in CYCLIC_CMAPS
+    if cyclic:
+        vmin = -np.pi if vmin is None else vmin
+        vmax = np.pi if vmax is None else vmax
+    sc = ax.scatter(pcs[:, 0], pcs[:, 1], c=values, cmap=cmap, vmin=vmin, vmax=vmax, s=s, linewidths=0,
+                    rasterized=True)
+    ax.set_xlabel("PC1")
+    ax.set_ylabel("PC2")
+    if colorbar:
+        cb = ax.figure.colorbar(sc, ax=ax, label=label, fraction=0.06, pad=0.03)
+        cb.outline.set_visible(False)
+        if cyclic and (vmin, vmax) == (-np.pi, np.pi):
+            cb.set_ticks([-np.pi, 0, np.pi], labels=[r"$-\pi$", "0", r"$\pi$"])
+    return ax
+
+
+def plot_kde_map(ax: Axes, density, extent, cmap: str = KDE_CMAP, vmin=None, vmax=None, aspect="equal",
+                 colorbar: bool = False, label: str = "density") -> Axes:
+    """A KDE evaluated on a grid (Fig. 1h–k, 2c/d, C.1, C.2).
+
+    `density[i, j]` is the density at y_i, x_j (rows = y, as from `np.meshgrid(x, y)`); `extent` is
+    (x_min, x_max, y_min, y_max). Transpose a grid built with `np.mgrid` / `indexing="ij"` first.
+    """
+    im = ax.imshow(np.asarray(density), origin="lower", extent=extent, cmap=cmap, vmin=vmin, vmax=vmax,
+                   aspect=aspect, interpolation="nearest")
+    if colorbar:
+        cb = ax.figure.colorbar(im, ax=ax, label=label, fraction=0.046, pad=0.03)
+        cb.outline.set_visible(False)
+    return ax
+
+
+def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cmap: str = KL_CMAP,
+                   vmin=None, vmax=None) -> Axes:
+    """KL(quiescent ‖ active) in nats (Fig. 2e): rows = active networks, columns = quiescent sources.
+
+    Every cell prints its value with 2 decimals.
+    """
+    import seaborn as sns
+
+    matrix = np.asarray(matrix, dtype=float)
+    sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", annot_kws={"fontsize": 6}, cmap=cmap, vmin=vmin,
+                vmax=vmax, xticklabels=col_labels, yticklabels=row_labels, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "KL divergence (nats)", "fraction": 0.06, "pad": 0.03})
+    ax.collections[0].colorbar.outline.set_visible(False)
+    ax.set_xlabel("quiescent")
+    ax.set_ylabel("active")
+    ax.tick_params(length=0)
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=0)
+    return ax
+
+
+def plot_boxes(ax: Axes, groups: Mapping[str, Sequence[float]], colors=None, ylim=None, ylabel=None,
+               points: bool = True, log: bool = False) -> Axes:
+    """One box per group (label -> values), in the dict's order, with the values overlaid as points.
+
+    `colors`: one colour, a list (one per group) or a dict label -> colour; default quiescent red.
+    """
+    import seaborn as sns
+
+    labels = list(groups)
+    if colors is None or isinstance(colors, str):
+        colors = [colors or QUIESCENT] * len(labels)
+    palette = dict(colors) if isinstance(colors, Mapping) else dict(zip(labels, colors))
+    values = [np.asarray(groups[k], dtype=float).ravel() for k in labels]
+    x = np.repeat(labels, [len(v) for v in values])
+    y = np.concatenate(values)
+    with warnings.catch_warnings():  # seaborn 0.13 passes `vert=`, deprecated in matplotlib 3.11
+        warnings.filterwarnings("ignore", message=".*vert: bool", category=DeprecationWarning)
+        sns.boxplot(x=x, y=y, hue=x, order=labels, hue_order=labels, palette=palette, legend=False, ax=ax,
+                    width=0.6, linewidth=0.7, showfliers=not points, log_scale=log or None,
+                    boxprops={"alpha": 0.8}, medianprops={"color": "black"})
+    if points:
+        sns.stripplot(x=x, y=y, order=labels, color="black", size=1.5, jitter=0.15, alpha=0.6, ax=ax)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", length=0)
+    return ax
+
+
+def plot_variance_boxes(ax: Axes, values: Mapping[str, Sequence[float]], colors=None,
+                        ylabel: str = "total quiescent variance (m²)", log: bool = False) -> Axes:
+    """Total quiescent variance per network, one box per condition (Fig. 2f)."""
+    return plot_boxes(ax, values, colors=colors, ylabel=ylabel, log=log)
+
+
+def plot_polar_histogram(ax: Axes, bearings, color, bins: int = 20, rmax: float | None = None) -> Axes:
+    """Equal-area polar histogram of bearings (Fig. 3a/b): radius sqrt(fraction / π), so area ∝ fraction."""
+    _require_polar(ax, "plot_polar_histogram")
+    b = np.mod(np.asarray(bearings, dtype=float).ravel() + np.pi, 2 * np.pi) - np.pi
+    counts, edges = np.histogram(b, bins=bins, range=(-np.pi, np.pi))
+    radius = np.sqrt(counts / counts.sum() / np.pi)
+    ax.bar(edges[:-1], radius, width=np.diff(edges), align="edge", color=color, edgecolor="white", lw=0.4)
+    ax.set_yticklabels([])
+    ax.set_xticks(np.pi / 2 * np.arange(4), labels=["0", r"$\pi/2$", r"$\pi$", r"$-\pi/2$"])
+    ax.set_ylim(0, rmax if rmax is not None else radius.max() * 1.05)
+    ax.grid(lw=0.4)
+    return ax
+
+
+def plot_polar_trajectory(ax: Axes, bearings, color, lw: float = 0.8) -> Axes:
+    """Decoded bearing vs time on a polar axes, time as radius (Suppl. C.5); (T,) or several (n, T)."""
+    _require_polar(ax, "plot_polar_trajectory")
+    for b in np.atleast_2d(np.asarray(bearings, dtype=float)):
+        theta = np.unwrap(b)  # no chords across the circle at ±π
+        t = np.arange(len(b))
+        ax.plot(theta, t, color=color, lw=lw)
+        _start_end_markers(ax, theta[0], t[0], theta[-1], t[-1])
+    ax.set_xticks(np.pi / 2 * np.arange(4), labels=["0", r"$\pi/2$", r"$\pi$", r"$-\pi/2$"])
+    ax.set_rlabel_position(22.5)
+    ax.grid(lw=0.4)
+    return ax
+
+
+def plot_histogram(ax: Axes, values, color, xlim=None, bins: int = 50, mark_mean: bool = True,
+                   xlabel: str | None = None, mean_fmt: str = "{:+.4f}") -> Axes:
+    """Histogram as fraction of values, the mean as a dashed line given in the legend (Suppl. C.5).
+
+    With `xlim` the bins span xlim; the mean is over all values, including any outside it.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    ax.hist(v, bins=bins, range=xlim, weights=np.full(len(v), 1 / len(v)), color=color, alpha=0.85)
+    if mark_mean:
+        mean = v.mean()
+        ax.axvline(mean, color="black", ls="--", lw=0.8, label="mean = " + mean_fmt.format(mean))
+        ax.legend(loc="upper right", handlelength=1.5)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.set_ylabel("fraction")
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    return ax
+
+
+# --- figures and files ----------------------------------------------------------------------------------
+
+def figure_dir(outputs_dir, preset: str) -> Path:
+    return Path(outputs_dir) / preset / "figures"
+
+
+def savefig(fig: Figure, name: str, outputs_dir, preset: str) -> Path:
+    """Write `<outputs_dir>/<preset>/figures/<name>.png` (300 dpi) and `.pdf`; return the PNG path.
+
+    Each file is written to a temporary name in the same folder and moved into place, so a reader never
+    sees half a file. PDFs carry no creation date, so re-running gives identical bytes.
+    """
+    if not name or os.sep in name or "/" in name:
+        raise ValueError(f"figure name must be a plain file stem, got {name!r}")
+    folder = figure_dir(outputs_dir, preset)
+    folder.mkdir(parents=True, exist_ok=True)
+    for ext, metadata in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=f".{ext}.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                fig.savefig(f, format=ext, dpi=DPI, metadata=metadata)
+            os.replace(tmp, folder / f"{name}.{ext}")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return folder / f"{name}.png"
+
+
+def panel_grid(layout, figsize=None, polar: Sequence[str] = (), **mosaic_kw) -> tuple[Figure, dict[str, Axes]]:
+    """A figure and its named axes from a mosaic ("ab;cd" or [["a", "b"], ["c", "d"]], "." = empty).
+
+    Panels named in `polar` get a polar projection. Extra keywords go to `plt.subplot_mosaic`
+    (width_ratios, height_ratios, ...). Uses constrained layout and the paper style.
+    """
+    use_style()
+    if figsize is None:
+        n_rows = len(_mosaic_rows(layout))
+        figsize = (FULL_WIDTH, 1.8 * n_rows)
+    per_subplot_kw = {name: {"projection": "polar"} for name in polar}
+    fig, axes = plt.subplot_mosaic(layout, figsize=figsize, layout="constrained", per_subplot_kw=per_subplot_kw,
+                                   **mosaic_kw)
+    return fig, dict(axes)
+
+
+def label_panels(axes: Mapping[str, Axes] | Sequence[Axes], labels: Sequence[str] | None = None,
+                 dx: float = -18, dy: float = 4) -> None:
+    """Bold panel letters just above the top-left corner of each axes (offset in points).
+
+    With a dict the letters default to its keys; with a list, to a, b, c, ...
+    """
+    if isinstance(axes, Mapping):
+        labels = list(axes) if labels is None else labels
+        axes = list(axes.values())
+    else:
+        labels = [chr(ord("a") + i) for i in range(len(axes))] if labels is None else labels
+    for ax, label in zip(axes, labels):
+        offset = ScaledTranslation(dx / 72, dy / 72, ax.figure.dpi_scale_trans)
+        ax.text(0, 1, label, transform=ax.transAxes + offset, fontsize=9, fontweight="bold", va="bottom",
+                ha="left")
+
+
+def save_panel(draw: Callable[[Axes], object], name: str, outputs_dir, preset: str,
+               figsize=PANEL_SIZE, polar: bool = False) -> Path:
+    """Draw one panel on a fresh single-axes figure, save it as `name`, close it; return the PNG path."""
+    use_style()
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained",
+                           subplot_kw={"projection": "polar"} if polar else None)
+    try:
+        draw(ax)
+        return savefig(fig, name, outputs_dir, preset)
+    finally:
+        plt.close(fig)
+
+
+def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name: str, outputs_dir, preset: str,
+                   figsize=None, polar: Sequence[str] = (), save_panels: bool = True,
+                   panel_size=PANEL_SIZE, **mosaic_kw) -> Figure:
+    """Draw `panels` (mosaic key -> drawing function) into one figure, letter them, save it as `name`.
+
+    Mosaic keys without a drawing function (a schematic, say) are left blank but still lettered. With
+    `save_panels`, each panel is also drawn on its own and saved as `<name>_<key>`. Returns the figure
+    (left open, for a notebook to display).
+    """
+    unknown = set(panels) - set(_mosaic_keys(layout))
+    if unknown:
+        raise ValueError(f"panels {sorted(unknown)} are not in the layout {layout!r}")
+    fig, axes = panel_grid(layout, figsize=figsize, polar=polar, **mosaic_kw)
+    for key, ax in axes.items():
+        if key in panels:
+            panels[key](ax)
+        else:
+            ax.axis("off")
+    label_panels(axes)
+    savefig(fig, name, outputs_dir, preset)
+    if save_panels:
+        for key, draw in panels.items():
+            save_panel(draw, f"{name}_{key}", outputs_dir, preset, figsize=panel_size, polar=key in polar)
+    return fig
+
+
+def _mosaic_rows(layout) -> list:
+    """Rows of a flat mosaic: "ab;cd", a multi-line string, or a list of lists."""
+    if isinstance(layout, str):
+        return [row.strip() for row in layout.replace("\n", ";").split(";") if row.strip()]
+    return list(layout)
+
+
+def _mosaic_keys(layout) -> list[str]:
+    return [k for row in _mosaic_rows(layout) for k in row if k != "."]

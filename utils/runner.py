@@ -1,0 +1,175 @@
+"""Regenerate everything: train the models the notebooks need, execute the notebooks, write the index.
+
+`NOTEBOOKS` is the one list of figure notebooks and the (task, condition) models each one needs; a new
+notebook is added here and in `notebooks/`.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import config as C
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+
+_SP_RNN = [("spatial", c) for c in ("noisy_unbiased", "noisy_biased", "noiseless_unbiased", "noiseless_biased")]
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
+    "fig1_spatial_reactivation": [("spatial", "noisy_unbiased")],
+    "fig2_biased_and_kl": _SP_RNN,
+    "fig3_head_direction": [("head_direction", "noisy_unbiased")],
+    "figC1_same_quiescent_noise": [("spatial", "noisy_unbiased"), ("spatial", "noisy_biased")],
+    "figC2_gru": [("spatial", "gru_noisy_unbiased"), ("spatial", "gru_noisy_biased")],
+    "figC3_noise_conditions": _SP_RNN,
+    "figC4_step_distance": _SP_RNN,
+    "figC5_hd_transitions": [("head_direction", "noisy_biased"), ("head_direction", "noisy_unbiased")],
+}
+
+
+def select_notebooks(only: str | None) -> list[str]:
+    """Notebooks that exist, filtered by comma-separated names or prefixes (`fig1,figC`)."""
+    present = [name for name in NOTEBOOKS if (NOTEBOOK_DIR / f"{name}.ipynb").exists()]
+    if not only:
+        return present
+    wanted = [w.strip().removesuffix(".ipynb") for w in only.split(",") if w.strip()]
+    chosen = [n for n in present if any(n.startswith(w) for w in wanted)]
+    unknown = [w for w in wanted if not any(n.startswith(w) for n in present)]
+    if unknown:
+        raise C.ConfigError(f"no notebook matches {', '.join(unknown)}; notebooks: {', '.join(present)}")
+    return chosen
+
+
+def required_models(notebooks: list[str], preset: str) -> list[tuple[str, str, int]]:
+    """(task, condition, seed) for every model the notebooks need, each once, in a stable order."""
+    seeds = range(C.get_preset(preset).seeds)
+    pairs = dict.fromkeys(pair for nb in notebooks for pair in NOTEBOOKS[nb])
+    return [(task, cond, seed) for task, cond in pairs for seed in seeds]
+
+
+def _train_one(job: tuple[str, str, int], preset: str, outputs_dir: str, device: str, threads: int,
+               overrides: dict) -> str:
+    import torch
+
+    from .training import get_model
+    torch.set_num_threads(threads)
+    net = get_model(*job, preset=preset, outputs_dir=outputs_dir, device=device, progress=False, **overrides)
+    return str(net.run_dir)
+
+
+def default_jobs(device: str) -> int:
+    # Measured on 2 cores: two single-threaded processes beat one two-threaded process on these small
+    # matrices (see README, Performance). On a GPU one process owns the device.
+    return 1 if device != "cpu" else max(1, min(os.cpu_count() or 1, 4))
+
+
+def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
+               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None) -> int:
+    from .training import is_trained, run_dir_for
+    overrides = overrides or {}
+    todo = []
+    for job in required_models(select_notebooks(only), preset):
+        cfg = C.resolve_config(*job, preset=preset, overrides=overrides)
+        if not is_trained(run_dir_for(cfg, preset, outputs_dir)):
+            todo.append(job)
+    jobs = jobs or default_jobs(device)
+    if jobs < 1:
+        raise C.ConfigError(f"--jobs must be >= 1, got {jobs}")
+    print(f"[train] {len(todo)} model(s) to train at preset {preset!r} with {jobs} process(es)", flush=True)
+    if not todo:
+        return 0
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train_one, job, preset, outputs_dir, device, threads, overrides): job for job in todo}
+        for i, fut in enumerate(as_completed(futures), 1):
+            task, cond, seed = futures[fut]
+            fut.result()  # re-raises a worker's error with its traceback
+            print(f"[train] {i}/{len(todo)} {task}/{cond}/seed{seed} done "
+                  f"({time.perf_counter() - t0:.0f} s elapsed)", flush=True)
+    return 0
+
+
+def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_dir: Path,
+                     extra_parameters: dict | None = None) -> Path:
+    """Run one notebook with papermill; the executed copy goes to `out_dir`."""
+    import papermill as pm
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{name}.ipynb"
+    tmp = out_dir / f".{name}.partial.ipynb"
+    params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device}
+    pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
+                        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR))
+    os.replace(tmp, out)
+    return out
+
+
+def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
+               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None) -> int:
+    """Train the missing models, execute the notebooks, then write the report and index page."""
+    import papermill as pm
+    if overrides:
+        raise C.ConfigError("figures take no --set overrides: the notebooks use the preset's models")
+    notebooks = select_notebooks(only)
+    t_start = time.perf_counter()
+    train_grid(preset, outputs_dir, only, jobs, device)
+    out_dir = Path(outputs_dir) / preset / "notebooks"
+    for i, name in enumerate(notebooks, 1):
+        t0 = time.perf_counter()
+        print(f"[notebook {i}/{len(notebooks)}] {name} ...", end=" ", flush=True)
+        try:
+            execute_notebook(name, preset, outputs_dir, device, out_dir)
+        except pm.PapermillExecutionError as err:
+            print("FAILED", flush=True)
+            print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
+                  f"{err.ename}: {err.evalue}", file=sys.stderr)
+            return 1
+        print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
+    try:
+        from . import report
+        report.main(preset, outputs_dir)
+    except ImportError:
+        pass
+    index = write_index(preset, outputs_dir)
+    print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
+    return 0
+
+
+def notebook_claim(name: str) -> str:
+    """The first markdown cell of a notebook: its figure's claim, used as the caption."""
+    nb = json.loads((NOTEBOOK_DIR / f"{name}.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            return "".join(cell["source"]).strip()
+    return ""
+
+
+def write_index(preset: str, outputs_dir: str) -> Path:
+    """`<outputs>/<preset>/index.html`: each composed figure, its caption and its executed notebook."""
+    base = Path(outputs_dir) / preset
+    parts = [f"<!doctype html><meta charset='utf-8'><title>Offline reactivation: {preset} preset</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
+             "figure{border-bottom:1px solid #ccc;padding-bottom:1em}</style>",
+             f"<h1>Sufficient conditions for offline reactivation — {html.escape(preset)} preset</h1>"]
+    report_md = base / "report.html"
+    if report_md.exists():
+        parts.append(report_md.read_text())
+    for name in NOTEBOOKS:
+        fig_name = name.split("_")[0]
+        png = base / "figures" / f"{fig_name}.png"
+        if not png.exists():
+            continue
+        claim = html.escape(notebook_claim(name)) if (NOTEBOOK_DIR / f"{name}.ipynb").exists() else ""
+        parts.append(f"<figure id='{fig_name}'><h2>{fig_name}</h2><img src='figures/{fig_name}.png' alt='{fig_name}'>"
+                     f"<figcaption><pre style='white-space:pre-wrap'>{claim}</pre>"
+                     f"<a href='notebooks/{name}.ipynb'>executed notebook</a> · "
+                     f"<a href='figures/{fig_name}.pdf'>PDF</a></figcaption></figure>")
+    index = base / "index.html"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text("\n".join(parts))
+    return index
