@@ -147,7 +147,7 @@ def test_histogram_marks_mean(ax):
     values = RNG.normal(0.0151, 0.05, 1000)
     assert P.plot_histogram(ax, values, P.QUIESCENT, xlim=(-0.2, 0.2)) is ax
     assert ax.patches and ax.lines[0].get_xdata()[0] == pytest.approx(values.mean())
-    assert f"{values.mean():+.4f}" in ax.get_legend().get_texts()[0].get_text()
+    assert f"{values.mean():+.4f}" in ax.get_title(loc="right")
 
 
 def test_savefig_writes_png_at_300_dpi_and_pdf(tmp_path):
@@ -160,6 +160,9 @@ def test_savefig_writes_png_at_300_dpi_and_pdf(tmp_path):
     assert png == folder / "fig1_b.png"
     assert sorted(p.name for p in folder.iterdir()) == ["fig1_b.pdf", "fig1_b.png"]  # no temp files left
     assert (folder / "fig1_b.pdf").read_bytes().startswith(b"%PDF")
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert png.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # ordinary permissions after the rename
     with Image.open(png) as im:
         assert im.info["dpi"] == pytest.approx((300, 300), abs=0.5)
 
@@ -176,5 +179,7 @@ def test_compose_figure_saves_figure_and_each_panel(tmp_path):
     plt.close(fig)
     names = sorted(p.name for p in (tmp_path / "smoke" / "figures").glob("*.png"))
     assert names == ["fig9.png", "fig9_b.png", "fig9_c.png"]
+    with Image.open(tmp_path / "smoke" / "figures" / "fig9_c.png") as im:  # about its cell: 5/3 × 1.8 in
+        assert im.size[1] < 1.8 * 300 + 20 and im.size[0] < 5 / 3 * 300 + 20
     with pytest.raises(ValueError):
         P.compose_figure({"z": panels["b"]}, "ab", "bad", tmp_path, "smoke")

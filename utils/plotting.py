@@ -13,7 +13,7 @@ same drawing code. Files go to `<outputs_dir>/<preset>/figures/<name>.{png,pdf}`
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 # --- colours and labels (PAPER.md §6) -------------------------------------------------------------------
@@ -108,7 +109,7 @@ def _require_polar(ax: Axes, what: str) -> None:
         raise ValueError(f"{what} needs a polar axes (projection='polar'), got {ax.name!r}")
 
 
-def _start_end_markers(ax: Axes, x0, y0, x1, y1, size=8) -> None:
+def _start_end_markers(ax: Axes, x0, y0, x1, y1, size=5) -> None:
     """Trajectory start = black circle, end = black triangle (drawn over the lines)."""
     ax.scatter(x0, y0, s=size, marker="o", color="black", zorder=3, linewidths=0)
     ax.scatter(x1, y1, s=size, marker="^", color="black", zorder=3, linewidths=0)
@@ -243,10 +244,11 @@ def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cma
 
 
 def plot_boxes(ax: Axes, groups: Mapping[str, Sequence[float]], colors=None, ylim=None, ylabel=None,
-               points: bool = True, log: bool = False) -> Axes:
+               points: bool = True, log: bool = False, rotation: float = 0) -> Axes:
     """One box per group (label -> values), in the dict's order, with the values overlaid as points.
 
     `colors`: one colour, a list (one per group) or a dict label -> colour; default quiescent red.
+    Short labels fit a narrow panel: the paper's notation (`KL_ROWS`) or a `rotation` of 30–45°.
     """
     import seaborn as sns
 
@@ -269,13 +271,23 @@ def plot_boxes(ax: Axes, groups: Mapping[str, Sequence[float]], colors=None, yli
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", length=0)
+    if rotation:
+        ax.tick_params(axis="x", labelrotation=rotation)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
+            t.set_rotation_mode("anchor")
     return ax
 
 
 def plot_variance_boxes(ax: Axes, values: Mapping[str, Sequence[float]], colors=None,
-                        ylabel: str = "total quiescent variance (m²)", log: bool = False) -> Axes:
-    """Total quiescent variance per network, one box per condition (Fig. 2f)."""
-    return plot_boxes(ax, values, colors=colors, ylabel=ylabel, log=log)
+                        ylabel: str = "total quiescent variance (m²)", log: bool = False,
+                        rotation: float = 0) -> Axes:
+    r"""Total quiescent variance per network, one box per condition (Fig. 2f).
+
+    Label the conditions in the KL matrix's notation, e.g. {r"$U^\sigma$": ..., r"$B^\sigma$": ...,
+    r"$U$": ..., r"$B$": ...} (σ = noisy-trained with noisy quiescence).
+    """
+    return plot_boxes(ax, values, colors=colors, ylabel=ylabel, log=log, rotation=rotation)
 
 
 def plot_polar_histogram(ax: Axes, bearings, color, bins: int = 20, rmax: float | None = None) -> Axes:
@@ -301,23 +313,26 @@ def plot_polar_trajectory(ax: Axes, bearings, color, lw: float = 0.8) -> Axes:
         ax.plot(theta, t, color=color, lw=lw)
         _start_end_markers(ax, theta[0], t[0], theta[-1], t[-1])
     ax.set_xticks(np.pi / 2 * np.arange(4), labels=["0", r"$\pi/2$", r"$\pi$", r"$-\pi/2$"])
-    ax.set_rlabel_position(22.5)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=2, integer=True))  # time steps; few, to stay off the lines
+    ax.tick_params(axis="y", labelsize=5)
+    ax.set_rlabel_position(112.5)
     ax.grid(lw=0.4)
     return ax
 
 
 def plot_histogram(ax: Axes, values, color, xlim=None, bins: int = 50, mark_mean: bool = True,
                    xlabel: str | None = None, mean_fmt: str = "{:+.4f}") -> Axes:
-    """Histogram as fraction of values, the mean as a dashed line given in the legend (Suppl. C.5).
+    """Histogram as fraction of values, the mean as a dashed line and printed top right (Suppl. C.5).
 
-    With `xlim` the bins span xlim; the mean is over all values, including any outside it.
+    The mean goes in the right-hand title slot, leaving the centre title to the caller. With `xlim` the
+    bins span xlim; the mean is over all values, including any outside it.
     """
     v = np.asarray(values, dtype=float).ravel()
     ax.hist(v, bins=bins, range=xlim, weights=np.full(len(v), 1 / len(v)), color=color, alpha=0.85)
     if mark_mean:
         mean = v.mean()
-        ax.axvline(mean, color="black", ls="--", lw=0.8, label="mean = " + mean_fmt.format(mean))
-        ax.legend(loc="upper right", handlelength=1.5)
+        ax.axvline(mean, color="black", ls="--", lw=0.8)
+        ax.set_title("mean = " + mean_fmt.format(mean), loc="right", fontsize=6)
     if xlim is not None:
         ax.set_xlim(*xlim)
     ax.set_ylabel("fraction")
@@ -343,13 +358,14 @@ def savefig(fig: Figure, name: str, outputs_dir, preset: str) -> Path:
     folder = figure_dir(outputs_dir, preset)
     folder.mkdir(parents=True, exist_ok=True)
     for ext, metadata in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=f".{ext}.tmp")
+        # A unique temp name opened normally (not mkstemp, whose 0600 mode would survive the rename).
+        tmp = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.{ext}.tmp"
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "wb") as f:
                 fig.savefig(f, format=ext, dpi=DPI, metadata=metadata)
             os.replace(tmp, folder / f"{name}.{ext}")
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
     return folder / f"{name}.png"
 
@@ -402,12 +418,13 @@ def save_panel(draw: Callable[[Axes], object], name: str, outputs_dir, preset: s
 
 def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name: str, outputs_dir, preset: str,
                    figsize=None, polar: Sequence[str] = (), save_panels: bool = True,
-                   panel_size=PANEL_SIZE, **mosaic_kw) -> Figure:
+                   panel_sizes: Mapping[str, tuple[float, float]] | None = None, **mosaic_kw) -> Figure:
     """Draw `panels` (mosaic key -> drawing function) into one figure, letter them, save it as `name`.
 
     Mosaic keys without a drawing function (a schematic, say) are left blank but still lettered. With
-    `save_panels`, each panel is also drawn on its own and saved as `<name>_<key>`. Returns the figure
-    (left open, for a notebook to display).
+    `save_panels`, each panel is also drawn on its own and saved as `<name>_<key>`, at the size of its
+    cell in the composed figure unless `panel_sizes[key]` says otherwise. Returns the figure (left open,
+    for a notebook to display).
     """
     unknown = set(panels) - set(_mosaic_keys(layout))
     if unknown:
@@ -421,9 +438,22 @@ def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name:
     label_panels(axes)
     savefig(fig, name, outputs_dir, preset)
     if save_panels:
+        sizes = {key: _cell_size(axes[key]) for key in panels} | dict(panel_sizes or {})
         for key, draw in panels.items():
-            save_panel(draw, f"{name}_{key}", outputs_dir, preset, figsize=panel_size, polar=key in polar)
+            save_panel(draw, f"{name}_{key}", outputs_dir, preset, figsize=sizes[key], polar=key in polar)
     return fig
+
+
+def _cell_size(ax: Axes) -> tuple[float, float]:
+    """Inches of the mosaic cell(s) an axes spans: its share of the figure by width/height ratios."""
+    spec = ax.get_subplotspec()
+    grid = spec.get_gridspec()
+    n_rows, n_cols = grid.get_geometry()
+    widths = np.asarray(grid.get_width_ratios() or np.ones(n_cols), dtype=float)
+    heights = np.asarray(grid.get_height_ratios() or np.ones(n_rows), dtype=float)
+    fig_w, fig_h = ax.figure.get_size_inches()
+    return (fig_w * widths[spec.colspan.start:spec.colspan.stop].sum() / widths.sum(),
+            fig_h * heights[spec.rowspan.start:spec.rowspan.stop].sum() / heights.sum())
 
 
 def _mosaic_rows(layout) -> list:

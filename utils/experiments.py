@@ -1,0 +1,102 @@
+"""What every figure notebook does around its analysis: settings, networks over seeds, results on disk.
+
+A notebook's `parameters` cell passes its values to `FigureSettings.create`, which validates them and
+fills the analysis sizes from the preset; `networks` gets the trained models; `write_results` stores the
+numbers behind the panels in `<outputs>/<preset>/results/<figure>.json`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config as C
+
+
+@dataclass(frozen=True)
+class FigureSettings:
+    preset: str
+    seeds: tuple[int, ...]
+    device: str
+    outputs_dir: Path
+    analysis: C.AnalysisConfig
+
+    @classmethod
+    def create(cls, preset: str = C.DEFAULT_PRESET, seeds: Any = None, device: str = "cpu",
+               outputs_dir: str | Path = "../outputs", **analysis_overrides: Any) -> "FigureSettings":
+        """Validate a notebook's parameters; `None` analysis sizes and seeds come from the preset."""
+        p = C.get_preset(preset)
+        if seeds is None:
+            seeds = range(p.seeds)
+        elif isinstance(seeds, int) and not isinstance(seeds, bool):
+            seeds = range(seeds) if seeds > 0 else ()
+        seeds = tuple(C.check_seed(s) for s in seeds)
+        if not seeds:
+            raise C.ConfigError("seeds must name at least one seed")
+        from .training import resolve_device
+        resolve_device(device)
+        known = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
+        unknown = set(analysis_overrides) - known
+        if unknown:
+            raise C.ConfigError(f"unknown analysis size(s) {sorted(unknown)}; valid: {sorted(known)}")
+        sizes = {k: v for k, v in analysis_overrides.items() if v is not None}
+        for k, v in sizes.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise C.ConfigError(f"{k} must be a positive integer, got {v!r}")
+        return cls(preset, seeds, device, Path(outputs_dir), dataclasses.replace(p.analysis, **sizes))
+
+    def networks(self, task: str, condition: str, **overrides) -> list:
+        """The trained networks of one condition, one per seed (trained now if missing)."""
+        from .training import get_model
+        return [get_model(task, condition, s, self.preset, self.outputs_dir, self.device, **overrides)
+                for s in self.seeds]
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.outputs_dir / self.preset / "figures"
+
+
+def _jsonable(x: Any) -> Any:
+    """numpy/torch values and NaN-free floats to plain JSON."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def per_seed_and_mean(values: dict[int, Any]) -> dict[str, Any]:
+    """{seed: value} -> {"per_seed": {...}, "mean": ..., "sd": ...} (elementwise for arrays)."""
+    arr = np.asarray([np.asarray(v, dtype=float) for v in values.values()])
+    return {"per_seed": {str(k): v for k, v in values.items()}, "mean": arr.mean(0), "sd": arr.std(0)}
+
+
+def write_results(name: str, results: dict[str, Any], settings: FigureSettings) -> Path:
+    """Write `<outputs>/<preset>/results/<name>.json` atomically, with the settings that made it."""
+    path = settings.outputs_dir / settings.preset / "results" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"figure": name, "preset": settings.preset, "seeds": list(settings.seeds),
+               "analysis": dataclasses.asdict(settings.analysis), "results": results}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(_jsonable(payload), indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+def read_results(name: str, preset: str, outputs_dir: str | Path = "outputs") -> dict[str, Any] | None:
+    path = Path(outputs_dir) / preset / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
