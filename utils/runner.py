@@ -32,6 +32,12 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def figure_name(notebook: str) -> str:
+    """`fig1_spatial_reactivation` -> `fig1`, `ext_temperature` -> `ext_temperature`: the composed figure's
+    file name and the results JSON's name."""
+    return notebook if notebook.startswith(("ext_", "explore")) else notebook.split("_")[0]
+
+
 def select_notebooks(only: str | None) -> list[str]:
     """Notebooks that exist, filtered by comma-separated names or prefixes (`fig1,figC`)."""
     present = [name for name in NOTEBOOKS if (NOTEBOOK_DIR / f"{name}.ipynb").exists()]
@@ -160,7 +166,7 @@ def write_index(preset: str, outputs_dir: str) -> Path:
     if report_md.exists():
         parts.append(report_md.read_text())
     for name in NOTEBOOKS:
-        fig_name = name.split("_")[0]
+        fig_name = figure_name(name)
         png = base / "figures" / f"{fig_name}.png"
         if not png.exists():
             continue
