@@ -109,6 +109,25 @@ def test_kl_matrix_rows_are_active_columns_quiescent():
     assert m[0, 1] == pytest.approx(A.kl_divergence(qui["U"], act["a0"], 300, seed=3))
 
 
+def test_kl_matrix_samples_and_evaluates_each_column_once():
+    """The quiescent KDE (200 × 1000 points) is the expensive side: one draw and one evaluation per column."""
+    calls = {"sample": 0, "pdf": 0}
+
+    class Counting(A.UniformBox):
+        def sample(self, n, rng):
+            calls["sample"] += 1
+            return super().sample(n, rng)
+
+        def pdf(self, x):
+            calls["pdf"] += 1
+            return super().pdf(x)
+
+    rng = np.random.default_rng(0)
+    act = {f"a{i}": rng.uniform(-1, 1, size=(300, 2)) for i in range(4)}
+    m = A.kl_matrix({"q": Counting(2.2)}, act, 200, seed=0)
+    assert m.shape == (4, 1) and calls == {"sample": 1, "pdf": 1}
+
+
 def test_kde_map_peaks_at_the_data_and_integrates_to_one():
     pts = np.random.default_rng(0).normal([0.5, -0.3], 0.1, size=(2, 500, 2))  # (B, T, 2) layout
     extent = (-1.1, 1.1, -1.1, 1.1)

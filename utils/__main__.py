@@ -6,6 +6,7 @@ import json
 import sys
 
 from . import config as C
+from . import slurm
 
 
 class Parser(argparse.ArgumentParser):
@@ -13,6 +14,17 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type of --jobs and --repeats: a bad value is a one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def _common(p: argparse.ArgumentParser, task_required: bool = True) -> None:
@@ -45,13 +57,15 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("train-grid", help="train every model the figure notebooks need")
     p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel training processes (default: auto)")
+    slurm.add_arguments(p)
+    p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
     p.add_argument("--device", default="cpu")
     _common(p)
 
     p = sub.add_parser("figures", help="train what is missing, run the notebooks, write the report and index")
     p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel training processes (default: auto)")
+    slurm.add_arguments(p)
+    p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
     p.add_argument("--device", default="cpu")
     _common(p)
 
@@ -60,7 +74,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("bench", help="time training steps against a released-code-style baseline")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=positive_int, default=5)
     return parser
 
 
@@ -102,11 +116,15 @@ def _dispatch(args) -> int:
         return 0
     if args.command in ("train-grid", "figures"):
         from . import runner
+        from .training import resolve_device
         overrides = parse_overrides(args.overrides)
         C.get_preset(args.preset)
+        launch = slurm.launcher_kwargs(args)  # --launcher and --slurm-*: checked before anything runs
+        if launch["launcher"] == "local":  # a Slurm job checks its device on its compute node
+            resolve_device(args.device)  # here, not in a worker process after the pool has started
         run = runner.train_grid if args.command == "train-grid" else runner.regenerate
         return run(preset=args.preset, outputs_dir=args.outputs, only=args.only, jobs=args.jobs,
-                   device=args.device, overrides=overrides)
+                   device=args.device, overrides=overrides, **launch)
     if args.command == "report":
         from . import report
         C.get_preset(args.preset)

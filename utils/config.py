@@ -216,6 +216,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     for section in _SECTIONS:
         for f in fields(getattr(cfg, section)):
             value = getattr(getattr(cfg, section), f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
             if f.name in _CHOICES:
                 check_choice(f.name, value, _CHOICES[f.name])
             elif f.name in _NON_NEGATIVE:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import config as C
+from .files import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,15 @@ class FigureSettings:
             seeds = range(p.seeds)
         elif isinstance(seeds, int) and not isinstance(seeds, bool):
             seeds = range(seeds) if seeds > 0 else ()
+        elif isinstance(seeds, (str, bytes, bool)) or not hasattr(seeds, "__iter__"):
+            raise C.ConfigError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r}")
         seeds = tuple(C.check_seed(s) for s in seeds)
         if not seeds:
             raise C.ConfigError("seeds must name at least one seed")
+        if len(set(seeds)) != len(seeds):
+            raise C.ConfigError(f"seeds must be distinct, got {list(seeds)}")
+        if not isinstance(outputs_dir, (str, os.PathLike)):
+            raise C.ConfigError(f"outputs_dir must be a path, got {outputs_dir!r}")
         from .training import resolve_device
         resolve_device(device)
         known = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
@@ -91,10 +98,7 @@ def write_results(name: str, results: dict[str, Any], settings: FigureSettings) 
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"figure": name, "preset": settings.preset, "seeds": list(settings.seeds),
                "analysis": dataclasses.asdict(settings.analysis), "results": results}
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(_jsonable(payload), indent=1))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(_jsonable(payload), indent=1))  # temporary file, then rename
 
 
 def read_results(name: str, preset: str, outputs_dir: str | Path = "outputs") -> dict[str, Any] | None:

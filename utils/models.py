@@ -1,9 +1,12 @@
 """Continuous-time vanilla RNN and GRU (PAPER.md §4), with the learned initial-state encoder.
 
 The physics of one Euler–Maruyama step is a pure function (`rnn_step`, `gru_step`); `Network.forward`
-is the loop around it. The loop projects every input and draws every noise sample before it starts,
-walks `unbind`-ed time slices, stacks once and reads out after the loop: indexing a (B, T, N) tensor
-per step makes autograd allocate a full-size zero gradient per step, which dominates a CPU step.
+is the loop around it. The loop draws every noise sample before it starts, walks `unbind`-ed time
+slices, stacks once and reads out after the loop: indexing a (B, T, N) tensor per step makes autograd
+allocate a full-size zero gradient per step, which dominates a CPU step. The input projection W_in Δs is
+a (B, n_in) @ (n_in, N) product per step rather than one (B, T, N) tensor up front: no (B, T, N) drive
+and no (B, T, N) drive gradient to allocate, and each step adds the recurrent product to it in one
+`addmm` (see `python -m utils bench`).
 """
 from __future__ import annotations
 
@@ -15,20 +18,25 @@ from .tasks import HeadDirectionCells, PlaceCells, input_size, make_cells
 
 
 def rnn_step(h, drive, noise, w_rec, alpha: float):
-    """r ← r + α(−r + ReLU(W_rec r + W_in Δs)) + σ√Δt ξ, with `drive` = W_in Δs precomputed."""
-    return (1 - alpha) * h + alpha * torch.relu(h @ w_rec.T + drive) + noise
+    """r ← r + α(−r + ReLU(W_rec r + W_in Δs)) + σ√Δt ξ, with `drive` = W_in Δs precomputed.
+
+    Written as (ξ + (1 − α) r) + α ReLU(…) with `addmm` and `add(…, alpha=)`: four kernels instead of seven.
+    """
+    rate = torch.relu(torch.addmm(drive, h, w_rec.T))  # W_rec r + W_in Δs in one BLAS call
+    return torch.add(noise, h, alpha=1 - alpha).add_(rate, alpha=alpha)
 
 
 def gru_step(h, drive, noise, w_zg, w_r, alpha: float):
     """CT-GRU (Jordan et al. 2021): r ← r + α(1 − z)(tanh(W_r(g ⊙ r) + U_r Δs) − r) + noise.
 
-    `drive` holds [U_z Δs, U_g Δs, U_r Δs] along the last axis; `w_zg` stacks W_z and W_g.
+    `drive` holds [U_z Δs, U_g Δs, U_r Δs] along the last axis; `w_zg` stacks W_z and W_g. `split`/`chunk`
+    rather than slicing: the gradient of a slice is a zero-filled full-width tensor per slice and step.
     """
     n = h.shape[-1]
-    gates = torch.sigmoid(h @ w_zg.T + drive[..., : 2 * n])
-    z, g = gates[..., :n], gates[..., n:]
-    candidate = torch.tanh((g * h) @ w_r.T + drive[..., 2 * n:])
-    return h + alpha * (1 - z) * (candidate - h) + noise
+    drive_zg, drive_r = drive.split([2 * n, n], dim=-1)
+    z, g = torch.sigmoid(torch.addmm(drive_zg, h, w_zg.T)).chunk(2, dim=-1)
+    candidate = torch.tanh(torch.addmm(drive_r, g * h, w_r.T))
+    return torch.addcmul(h + noise, 1 - z, candidate - h, value=alpha)  # h + α(1 − z)(c − h) + ξ
 
 
 def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, device, dtype=torch.float32):
@@ -87,15 +95,15 @@ class Network(nn.Module):
             noise = draw_noise((T, B, self.cfg.n_rec), std, self.cfg.noise_kind, generator, h0.device, h0.dtype)
         else:
             noise = noise.transpose(0, 1)
-        drive = self.w_in(inputs).transpose(0, 1)  # (T, B, gates·N): one matmul for every step
+        w_in = self.w_in.weight.T
         h, states = h0, []
         if self.cfg.cell == "rnn":
-            for d, xi in zip(drive.unbind(0), noise.unbind(0)):
-                h = rnn_step(h, d, xi, self.w_rec.weight, self.alpha)
+            for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
+                h = rnn_step(h, x @ w_in, xi, self.w_rec.weight, self.alpha)
                 states.append(h)
         else:
-            for d, xi in zip(drive.unbind(0), noise.unbind(0)):
-                h = gru_step(h, d, xi, self.w_rec.weight, self.w_r.weight, self.alpha)
+            for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
+                h = gru_step(h, x @ w_in, xi, self.w_rec.weight, self.w_r.weight, self.alpha)
                 states.append(h)
         states = torch.stack(states, dim=1)
         return states, self.readout(states)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -16,6 +15,7 @@ import numpy as np
 import yaml
 
 from .experiments import read_results
+from .files import atomic_write_text
 
 CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
 
@@ -207,9 +207,7 @@ def write_report(preset: str, outputs_dir: str | Path = "outputs") -> list[dict]
                        ("report.json", json.dumps({"preset": preset, "claims": rows, "summary": summary_line(rows)},
                                                   indent=1, ensure_ascii=False)),
                        ("report.html", to_html(rows))):
-        tmp = base / f".{name}.tmp{os.getpid()}"
-        tmp.write_text(text)
-        os.replace(tmp, base / name)
+        atomic_write_text(base / name, text)
     return rows
 
 

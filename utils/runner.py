@@ -15,6 +15,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import config as C
+from .files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -75,17 +76,24 @@ def default_jobs(device: str) -> int:
 
 
 def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
-               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None) -> int:
+               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
+               launcher: str = "local", slurm=None) -> int:
+    """Train the models the notebooks need that are not in the cache: in local processes, or with
+    `launcher="slurm"` one Slurm job each (`slurm`: a `slurm.SlurmOptions`). 0 when all are trained."""
     from .training import is_trained, run_dir_for
+    C.check_choice("launcher", launcher, ("local", "slurm"))
     overrides = overrides or {}
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
     todo = []
     for job in required_models(select_notebooks(only), preset):
         cfg = C.resolve_config(*job, preset=preset, overrides=overrides)
-        if not is_trained(run_dir_for(cfg, preset, outputs_dir)):
+        if not is_trained(run_dir_for(cfg, preset, outputs_dir), cfg):  # a damaged model is retrained
             todo.append(job)
+    if launcher == "slurm":
+        from . import slurm as S
+        return S.train_grid(todo, preset, outputs_dir, device, overrides, slurm or S.SlurmOptions())
     jobs = jobs or default_jobs(device)
-    if jobs < 1:
-        raise C.ConfigError(f"--jobs must be >= 1, got {jobs}")
     print(f"[train] {len(todo)} model(s) to train at preset {preset!r} with {jobs} process(es)", flush=True)
     if not todo:
         return 0
@@ -116,14 +124,16 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
 
 
 def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
-               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None) -> int:
+               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
+               launcher: str = "local", slurm=None) -> int:
     """Train the missing models, execute the notebooks, then write the report and index page."""
     import papermill as pm
     if overrides:
         raise C.ConfigError("figures take no --set overrides: the notebooks use the preset's models")
     notebooks = select_notebooks(only)
     t_start = time.perf_counter()
-    train_grid(preset, outputs_dir, only, jobs, device)
+    if train_grid(preset, outputs_dir, only, jobs, device, launcher=launcher, slurm=slurm) != 0:
+        return 1  # a model is missing (its Slurm job failed): no notebook runs
     out_dir = Path(outputs_dir) / preset / "notebooks"
     for i, name in enumerate(notebooks, 1):
         t0 = time.perf_counter()
@@ -177,5 +187,4 @@ def write_index(preset: str, outputs_dir: str) -> Path:
                      f"<a href='figures/{fig_name}.pdf'>PDF</a></figcaption></figure>")
     index = base / "index.html"
     index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_text("\n".join(parts))
-    return index
+    return atomic_write_text(index, "\n".join(parts))

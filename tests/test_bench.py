@@ -1,0 +1,90 @@
+"""The speed benchmark's machinery at smoke sizes: the table and JSON, the FLOP count, and that the fast and
+the baseline step compute the same loss. No timing is asserted."""
+import json
+
+import pytest
+import torch
+
+from utils import bench
+from utils import config as C
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return bench.run(repeats=2, preset="smoke", analysis_preset="smoke", memory=False, big=32)
+
+
+def test_result_is_json_with_a_fast_and_a_baseline_row_per_network(result):
+    assert json.loads(json.dumps(result)) == result
+    assert [(r["task"], r["condition"]) for r in result["networks"]] == list(bench.NETWORKS)
+    for r in result["networks"]:
+        assert r["steps"] == 20 and r["batch_size"] == 16  # the smoke preset's sizes
+        assert set(r["variants"]) == {"fast", "baseline"}
+        for v in r["variants"].values():
+            assert v["ms"] > 0 and v["gflops"] > 0 and v["matmul_share"] > 0 and v["big_matmul_share"] > 0
+        assert r["variants"]["baseline"]["speedup"] == 1.0
+        assert r["speedup"] == r["variants"]["fast"]["speedup"] > 0
+        assert 0 < r["data_ms"] and 0 < r["data_share"] < 1
+        assert r["matmul_gflops"] > 0 and r["big_matmul_gflops"] > 0 and r["big_matmul_shape"] == [32, 32, 32]
+
+
+def test_table_lists_every_network_variant_and_target(result):
+    table = bench.format_table(result)
+    for r in result["networks"]:
+        assert r["network"] in table
+    for word in ("fast", "baseline", "data", "GFLOP/s", "% matmul", "MB", "analysis of one smoke network"):
+        assert word in table
+    assert all(t["target"] in table for t in result["targets"])
+    # Smoke sizes are not the sizes the targets are for: nothing is judged.
+    assert [t["met"] for t in result["targets"]] == [None] * len(bench.TARGETS)
+
+
+def test_analysis_is_timed_part_by_part(result):
+    a = result["analysis"]
+    assert a["available"] and a["preset"] == "smoke"
+    assert a["seconds"] == pytest.approx(sum(a["parts_s"].values()))
+    assert {"quiescent_run_kl", "kl_divergence", "total_variance", "explained_variance"} <= set(a["parts_s"])
+
+
+@pytest.mark.parametrize("task,condition", bench.NETWORKS)
+def test_fast_and_baseline_steps_compute_the_same_loss(task, condition):
+    """Same weights, same batch and same noise stream: the first steps agree (later ones drift by rounding)."""
+    cfg = C.resolve_config(task, condition, 0, "smoke")
+    fast, base = (bench.make_step(cfg, variant, CPU)() for variant in ("fast", "baseline"))
+    assert fast["loss"] == pytest.approx(base["loss"], rel=1e-5)
+    assert fast["loss"] != bench.make_step(C.resolve_config(task, condition, 1, "smoke"), "fast", CPU)()["loss"]
+
+
+def test_matmul_flops_of_the_paper_sp_rnn_step():
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "paper")
+    encoder, inputs, recurrent, readout = 2 * 200 * 512 * 512, 2 * 200 * 100 * 2 * 512, 2 * 200 * 100 * 512**2, \
+        2 * 200 * 100 * 512 * 512
+    assert bench.step_matmul_flops(cfg) == 3 * (encoder + inputs + recurrent + readout)
+    gru = C.resolve_config("spatial", "gru_noisy_unbiased", 0, "paper")
+    assert bench.step_matmul_flops(gru) == 3 * (encoder + 3 * inputs + 3 * recurrent + readout)
+
+
+def test_interleave_alternates_order_and_keeps_warmup_apart():
+    calls = []
+    runs = {name: (lambda name=name: calls.append(name) or {"t": float(len(calls))}) for name in "ab"}
+    samples, first = bench.interleave(runs, repeats=2, warmup=1)
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert first == {"a": {"t": 1.0}, "b": {"t": 2.0}}
+    assert samples == {"a": {"t": [4.0, 5.0]}, "b": {"t": [3.0, 6.0]}}
+
+
+def test_peak_memory_rise_over_one_step():
+    mem = bench.memory_child("spatial", "noisy_unbiased", "smoke", "baseline", torch.get_num_threads())
+    assert 0 <= mem["peak_mb"] < mem["process_peak_mb"]
+
+
+@pytest.mark.slow
+def test_peak_memory_of_a_step_in_a_fresh_process():
+    """A child's own peak, not its parent's (Linux carries a parent's ru_maxrss into an exec'd child)."""
+    ballast = torch.ones(2**28)  # 1 GiB in this process
+    cfg = C.resolve_config("head_direction", "noisy_unbiased", 0, "smoke")
+    mem = bench.peak_memory(cfg, "smoke", "fast", CPU)
+    assert 0 <= mem["peak_mb"] < mem["process_peak_mb"] < 1024
+    del ballast

@@ -1,0 +1,398 @@
+"""Speed benchmark (`python -m utils bench`): the training step against the released code's loop.
+
+For each network of the paper (SP RNN-512, HD RNN-128, SP GRU-512, sizes from the `paper` preset) one
+training step (a fresh batch of 200 trajectories of 100 steps, forward, backward, Adam) is timed two ways:
+
+- fast: the project's step, `training.train_step`, i.e. `net(inputs, h0, generator=…)`;
+- baseline: the same step around `baseline.baseline_forward`, the released code's per-step loop.
+
+Data generation (`tasks.sample_batch`) is part of both steps and is also reported on its own. In the same
+loop the machine's own fp32 matmul throughput is timed, on a (B, N) @ (N, N) product (the recurrent matmul
+of the step) and on a large square one, and each step's matmul FLOPs (counted analytically) are set
+against it. Fast, baseline and the matmuls alternate within each repetition (A B … then … B A), every
+ratio is taken between measurements of the same repetition and the medians are reported, so the drift of a
+shared machine cancels.
+
+Peak memory of a step is measured in a fresh process per network and variant on a CPU (the rise of
+`ru_maxrss` over one step: tracemalloc does not see torch's allocations), with `max_memory_allocated` on
+CUDA. Last, one network of the `laptop` preset is analysed as a figure notebook analyses it.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import config as C
+from .baseline import baseline_forward
+from .models import build_network
+from .tasks import input_size, sample_batch
+from .training import DATA_STREAM, NOISE_STREAM, loss_fn, resolve_device, train_step
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (task, condition) of the benchmarked networks; their sizes come from the preset.
+NETWORKS = (("spatial", "noisy_unbiased"), ("head_direction", "noisy_unbiased"), ("spatial", "gru_noisy_unbiased"))
+
+# Targets of issue 6 (2-core CPU, paper sizes): (what, (task, condition) or None, key, "min"/"max", bound).
+SP_RNN, HD_RNN, SP_GRU = NETWORKS
+TARGETS = (
+    ("SP RNN step: speed-up over the baseline", SP_RNN, "speedup", "min", 3.5),
+    ("SP RNN step: share of the measured matmul throughput", SP_RNN, "matmul_share", "min", 0.60),
+    ("HD RNN step: speed-up over the baseline", HD_RNN, "speedup", "min", 8.0),
+    ("SP GRU step: speed-up over the baseline", SP_GRU, "speedup", "min", 3.0),
+    ("data generation: share of the SP RNN step", SP_RNN, "data_share", "max", 0.15),
+    ("SP RNN step: peak memory (MB)", SP_RNN, "peak_mb", "max", 2048.0),
+    ("analysis of one laptop network (s)", None, "analysis_s", "max", 30.0),
+)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What is timed
+
+
+def baseline_train_step(net, optimizer: torch.optim.Optimizer, batch, noise_gen: torch.Generator) -> float:
+    """`training.train_step` with the released code's loop in place of `net(…)`; same loss, same Adam step."""
+    h0 = net.initial_state(batch.init_code)
+    _, outputs = baseline_forward(net, batch.inputs, h0, generator=noise_gen)
+    loss = loss_fn(outputs, batch.targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+STEPS = {"fast": train_step, "baseline": baseline_train_step}
+
+
+def step_matmul_flops(cfg: C.RunConfig) -> float:
+    """Matmul FLOPs of one training step: 3 × forward (the backward has two matmuls per forward matmul).
+
+    Forward: encoder (B, n_cells) @ (n_cells, N); input projection (B·T, n_in) @ (n_in, gates·N); recurrent
+    (B, N) @ (N, N) per step (the GRU: (N, 2N) for z and g, (N, N) for the candidate); readout
+    (B·T, N) @ (N, n_cells). Elementwise work, noise and data generation are not counted.
+    """
+    B, T, N = cfg.train.batch_size, cfg.task.steps, cfg.model.n_rec
+    n_in, n_out, gru = input_size(cfg.task), cfg.task.n_cells, cfg.model.cell == "gru"
+    forward = (2 * B * n_out * N                              # encoder
+               + 2 * B * T * n_in * (3 if gru else 1) * N     # input projection
+               + 2 * B * T * N * N * (3 if gru else 1)        # recurrent
+               + 2 * B * T * N * n_out)                       # readout
+    return 3.0 * forward
+
+
+def _clock(device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def make_step(cfg: C.RunConfig, variant: str, device: torch.device) -> Callable[[], dict[str, float]]:
+    """A fresh network, Adam and the training run's data and noise streams; each call is one timed step.
+
+    The two variants of one config start from the same weights, batches and noise seeds, so their first
+    calls compute the same loss (the fast loop's up-front (T, B, N) noise draw and the baseline's per-step
+    (B, N) draws give the same numbers on a CPU when B·N is a multiple of 16, as at every preset size).
+    """
+    net = build_network(cfg.task, cfg.model, cfg.seed).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    cells = copy.deepcopy(net.cells).cpu()  # data is generated on the CPU, then moved (as in training)
+    data_gen = torch.Generator().manual_seed(cfg.seed + DATA_STREAM)
+    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + NOISE_STREAM)
+    step = STEPS[variant]
+
+    def run() -> dict[str, float]:
+        t0 = _clock(device)
+        batch = sample_batch(cfg.task, cells, cfg.train.batch_size, data_gen).to(device)
+        t1 = _clock(device)
+        loss = step(net, optimizer, batch, noise_gen)
+        t2 = _clock(device)
+        return {"step": t2 - t0, "data": t1 - t0, "loss": loss}
+
+    return run
+
+
+def make_matmul(m: int, k: int, n: int, device: torch.device, flops: float = 2e9) -> Callable[[], dict[str, float]]:
+    """Times (m, k) @ (k, n) fp32 products, repeated up to about `flops` FLOPs per call; returns GFLOP/s."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(m, k, generator=gen).to(device)
+    b = torch.randn(k, n, generator=gen).to(device)
+    out = torch.empty(m, n, device=device)
+    reps = int(min(1000, max(1, flops // (2 * m * k * n))))
+
+    def run() -> dict[str, float]:
+        t0 = _clock(device)
+        for _ in range(reps):
+            torch.mm(a, b, out=out)
+        return {"gflops": 2 * m * k * n * reps / (_clock(device) - t0) / 1e9}
+
+    return run
+
+
+def interleave(runs: dict[str, Callable[[], dict[str, float]]], repeats: int,
+               warmup: int = 1) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, float]]]:
+    """Call every run once per repetition, in order on even and reversed on odd repetitions.
+
+    Returns the samples of the `repeats` timed repetitions (run -> key -> list) and the first (warm-up)
+    call of each run.
+    """
+    names = list(runs)
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    first: dict[str, dict[str, float]] = {}
+    for rep in range(warmup + repeats):
+        for name in (names if rep % 2 == 0 else names[::-1]):
+            out = runs[name]()
+            first.setdefault(name, out)
+            if rep >= warmup:
+                for key, value in out.items():
+                    samples[name].setdefault(key, []).append(value)
+    return samples, first
+
+
+def _median(xs) -> float:
+    return float(statistics.median(xs))
+
+
+def label(cfg: C.RunConfig) -> str:
+    return f"{'SP' if cfg.task.name == 'spatial' else 'HD'} {cfg.model.cell.upper()}-{cfg.model.n_rec}"
+
+
+def bench_network(cfg: C.RunConfig, repeats: int, device: torch.device, big: int = 2048) -> dict[str, Any]:
+    """Fast and baseline steps of one network, with the matmul throughput timed in the same loop."""
+    B, N = cfg.train.batch_size, cfg.model.n_rec
+    flops = step_matmul_flops(cfg)
+    # The reference runs for an eighth of the step's matmul work (at least 2 GFLOP): long enough that a
+    # shared machine's time slices average out much as they do over a step.
+    runs = {"fast": make_step(cfg, "fast", device), "baseline": make_step(cfg, "baseline", device),
+            "matmul": make_matmul(B, N, N, device, flops=max(2e9, flops / 8)),
+            "matmul_big": make_matmul(big, big, big, device, flops=0)}
+    samples, first = interleave(runs, repeats)
+    mm, mm_big = samples["matmul"]["gflops"], samples["matmul_big"]["gflops"]
+    variants = {}
+    for name in STEPS:
+        t = samples[name]["step"]
+        gflops = [flops / s / 1e9 for s in t]
+        variants[name] = {
+            "ms": 1e3 * _median(t),
+            "gflops": _median(gflops),
+            "matmul_share": _median([g / m for g, m in zip(gflops, mm)]),      # paired with its repetition
+            "big_matmul_share": _median([g / m for g, m in zip(gflops, mm_big)]),
+            "speedup": _median([b / s for b, s in zip(samples["baseline"]["step"], t)]),
+        }
+    data = samples["fast"]["data"] + samples["baseline"]["data"]
+    loss_fast, loss_base = first["fast"]["loss"], first["baseline"]["loss"]
+    return {
+        "network": label(cfg), "task": cfg.task.name, "condition": C.condition_name(cfg), "n_rec": N,
+        "batch_size": B, "steps": cfg.task.steps, "n_cells": cfg.task.n_cells,
+        "matmul_gflop_per_step": flops / 1e9,
+        "matmul_shape": [B, N, N], "matmul_gflops": _median(mm),
+        "big_matmul_shape": [big, big, big], "big_matmul_gflops": _median(mm_big),
+        "data_ms": 1e3 * _median(data),
+        "data_share": _median([d / s for d, s in zip(samples["fast"]["data"], samples["fast"]["step"])]),
+        "speedup": variants["fast"]["speedup"],
+        "matmul_share": variants["fast"]["matmul_share"],
+        "first_loss": {"fast": loss_fast, "baseline": loss_base,
+                       "rel_diff": abs(loss_fast - loss_base) / max(abs(loss_base), 1e-30)},
+        "variants": variants,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Peak memory
+
+
+def _peak_rss_mb(reset: bool = False) -> float:
+    """Peak resident memory of this process in MB; `reset=True` first lowers it to the current RSS.
+
+    On Linux the peak is VmHWM, which `/proc/self/clear_refs` resets: `ru_maxrss` cannot be used as is in a
+    child, because Linux carries the parent's peak over into a forked-and-exec'd child's `ru_maxrss`.
+    Elsewhere `ru_maxrss` (bytes on macOS, KiB on Linux), without reset.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        if reset:
+            try:
+                Path("/proc/self/clear_refs").write_text("5")
+            except OSError:
+                pass
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**10
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+
+
+def memory_child(task: str, condition: str, preset: str, variant: str, threads: int,
+                 overrides: dict | None = None) -> dict[str, float]:
+    """In a fresh process: the rise of the peak resident memory over one CPU step (data generation included)."""
+    torch.set_num_threads(threads)
+    cfg = C.resolve_config(task, condition, 0, preset, overrides)
+    step = make_step(cfg, variant, torch.device("cpu"))
+    before = _peak_rss_mb(reset=True)
+    step()
+    after = _peak_rss_mb()
+    return {"peak_mb": after - before, "process_peak_mb": after}
+
+
+def peak_memory(cfg: C.RunConfig, preset: str, variant: str, device: torch.device,
+                overrides: dict | None = None) -> dict[str, float]:
+    """Peak memory of one step: a fresh process on a CPU, `max_memory_allocated` on CUDA."""
+    if device.type == "cuda":
+        step = make_step(cfg, variant, device)
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        step()
+        peak = torch.cuda.max_memory_allocated(device)
+        return {"peak_mb": (peak - before) / 2**20, "process_peak_mb": peak / 2**20}
+    args = dict(task=cfg.task.name, condition=C.condition_name(cfg), preset=preset, variant=variant,
+                threads=torch.get_num_threads(), overrides=overrides)
+    code = ("import json, sys; from utils.bench import memory_child; "
+            "print(json.dumps(memory_child(**json.loads(sys.argv[1]))))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Analysis of one network
+
+
+def time_analysis(preset: str = "laptop", device: torch.device | str = "cpu", seed: int = 0) -> dict[str, Any]:
+    """Seconds for the analysis of one SP network at `preset`'s `AnalysisConfig` sizes, as the notebooks run it.
+
+    An untrained network of the preset's size (the cost does not depend on the weights): the active test
+    batch, the quiescent run and one KL for Fig. 2e, the long quiescent run and total variance of Fig. 2f,
+    and the explained variance of Fig. 1c.
+    """
+    try:
+        from . import analysis as A
+    except ImportError as err:  # analysis.py is optional for the step benchmark
+        return {"available": False, "error": str(err)}
+    a = C.get_preset(preset).analysis
+    cfg = C.resolve_config("spatial", "noisy_unbiased", seed, preset)
+    net = build_network(cfg.task, cfg.model, cfg.seed).to(device).eval()
+    parts: dict[str, float] = {}
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        out = fn()
+        parts[name] = time.perf_counter() - t0
+        return out
+
+    active = timed("active_run", lambda: A.active_run(net, a.n_kde, a.active_steps, seed))
+    quiet = timed("quiescent_run_kl", lambda: A.quiescent_run(net, a.n_kde, a.quiescent_steps_kl, "scaled",
+                                                               seed, keep_states=False))
+    kl = timed("kl_divergence", lambda: A.kl_divergence(quiet.decoded, active.decoded, a.kl_samples, seed))
+    long_run = timed("quiescent_run_variance", lambda: A.quiescent_run(net, a.n_variance, a.variance_steps,
+                                                                         "scaled", seed, keep_states=False))
+    tv = timed("total_variance", lambda: A.total_variance(long_run.decoded, burn_in=a.variance_steps // 2))
+    hidden = timed("active_run_pca", lambda: A.active_run(net, a.n_pca, a.active_steps, seed).hidden)
+    ev = timed("explained_variance", lambda: A.explained_variance(hidden))
+    return {"available": True, "preset": preset, "network": label(cfg), "seconds": sum(parts.values()),
+            "parts_s": parts, "values": {"kl": kl, "total_variance": tv, "explained_variance_pc10": float(ev[-1])}}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The whole benchmark
+
+
+def default_threads() -> int:
+    """Threads per process as `runner.train_grid` trains: the cores shared by its default number of jobs."""
+    from .runner import default_jobs
+    return max(1, (os.cpu_count() or 1) // default_jobs("cpu"))
+
+
+def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 6 with the measured value and whether it is met (None: not measured, or not at
+    the sizes the target is for: `paper` steps and a `laptop` analysis)."""
+    by_net = {(r["task"], r["condition"]): r for r in result["networks"]}
+    out = []
+    for what, net, key, kind, bound in TARGETS:
+        if net is None:
+            analysis = result.get("analysis") or {}
+            value = analysis.get("seconds") if analysis.get("preset") == "laptop" else None
+        elif result["preset"] != "paper":
+            value = None
+        else:
+            row = by_net.get(net, {})
+            value = row.get("variants", {}).get("fast", {}).get(key) if key == "peak_mb" else row.get(key)
+        met = None if value is None else (value >= bound if kind == "min" else value <= bound)
+        out.append({"target": what, "value": value, "bound": bound, "kind": kind, "met": met})
+    return out
+
+
+def run(repeats: int = 5, device: str = "cpu", preset: str = "paper", analysis_preset: str | None = "laptop",
+        memory: bool = True, networks=NETWORKS, big: int = 2048, overrides: dict | None = None) -> dict[str, Any]:
+    """Every measurement, as one JSON-able dict. Sizes come from `preset` (+ `overrides`); torch's thread
+    count is left as the caller set it. `analysis_preset=None` skips the analysis."""
+    if repeats < 1:
+        raise C.ConfigError(f"--repeats must be >= 1, got {repeats}")
+    dev = resolve_device(device)
+    result: dict[str, Any] = {"device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                              "preset": preset, "repeats": repeats, "networks": []}
+    for task, condition in networks:
+        cfg = C.resolve_config(task, condition, 0, preset, overrides)
+        row = bench_network(cfg, repeats, dev, big)
+        if memory:
+            for name in STEPS:
+                row["variants"][name].update(peak_memory(cfg, preset, name, dev, overrides))
+        result["networks"].append(row)
+    if analysis_preset is not None:
+        result["analysis"] = time_analysis(analysis_preset, dev)
+    result["targets"] = check_targets(result)
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The human-readable report: one row per network and variant, then the matmul references, analysis, targets."""
+    lines = [f"training step, {result['preset']} sizes, {result['device']}, {result['threads']} thread(s), "
+             f"torch {result['torch']}, median of {result['repeats']} interleaved repetitions",
+             "(x baseline and % matmul: medians of ratios within a repetition; % of the (B, N) @ (N, N) and "
+             "of the big matmul timed in the same loop)",
+             "", f"{'network':<12} {'step':<9} {'ms/step':>9} {'x baseline':>10} {'GFLOP/s':>8} "
+                 f"{'% matmul':>8} {'% big mm':>8} {'MB':>7}"]
+    for r in result["networks"]:
+        for i, (name, v) in enumerate(r["variants"].items()):
+            mb = f"{v['peak_mb']:7.0f}" if "peak_mb" in v else f"{'-':>7}"
+            lines.append(f"{r['network'] if i == 0 else '':<12} {name:<9} {v['ms']:9.1f} {v['speedup']:10.2f} "
+                         f"{v['gflops']:8.1f} {100 * v['matmul_share']:7.0f}% {100 * v['big_matmul_share']:7.0f}% {mb}")
+        lines.append(f"{'':<12} {'data':<9} {r['data_ms']:9.1f}   ({100 * r['data_share']:.0f}% of the fast step; "
+                     f"in both steps)")
+        m, b = r["matmul_shape"], r["big_matmul_shape"]
+        lines.append(f"{'':<12} matmul: {r['matmul_gflop_per_step']:.1f} GFLOP/step; machine "
+                     f"({m[0]}x{m[1]})@({m[1]}x{m[2]}) {r['matmul_gflops']:.1f} GFLOP/s, "
+                     f"{b[0]}^3 {r['big_matmul_gflops']:.1f} GFLOP/s; first loss fast/baseline "
+                     f"{r['first_loss']['fast']:.6e}/{r['first_loss']['baseline']:.6e}")
+    a = result.get("analysis")
+    if a is not None:
+        lines.append("")
+        if a["available"]:
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in a["parts_s"].items())
+            lines.append(f"analysis of one {a['preset']} network ({a['network']}): {a['seconds']:.1f} s ({parts})")
+        else:
+            lines.append(f"analysis: not available ({a['error']})")
+    lines += ["", "targets (issue 6, 2-core CPU, paper sizes):"]
+    for t in result["targets"]:
+        mark = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
+        value = "-" if t["value"] is None else f"{t['value']:.3g}"
+        lines.append(f"  {mark:<12} {t['target']}: {value} ({'>=' if t['kind'] == 'min' else '<='} {t['bound']:g})")
+    return "\n".join(lines)
+
+
+def main(as_json: bool = False, repeats: int = 5, device: str = "cpu", preset: str = "paper",
+         analysis_preset: str | None = "laptop", threads: int | None = None) -> int:
+    """`python -m utils bench [--json] [--repeats N]`: run everything, print the table (or JSON)."""
+    torch.set_num_threads(threads or default_threads())
+    result = run(repeats=repeats, device=device, preset=preset, analysis_preset=analysis_preset)
+    print(json.dumps(result, indent=1) if as_json else format_table(result))
+    return 0
