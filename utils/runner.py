@@ -117,8 +117,15 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
     params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device}
-    pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
-                        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR))
+    # The kernel inherits our environment: make it draw inline (as Jupyter does), whatever MPLBACKEND says,
+    # so the executed notebooks show their figures.
+    backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
+                            kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR))
+    finally:
+        os.environ.pop("MPLBACKEND") if backend is None else os.environ.update(MPLBACKEND=backend)
     os.replace(tmp, out)
     return out
 

@@ -1,0 +1,146 @@
+"""The training grid on a real single-node Slurm cluster (scripts/slurm_cluster.sh): the same models, bit for
+bit, as the local launcher, and one shared cache for both.
+
+A module fixture starts the cluster (installing slurm-wlm, slurmdbd, munge and mariadb-server with
+apt-get where missing) and stops it afterwards; the tests skip, with the reason, only where it cannot start.
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from utils import config as C
+from utils import runner
+from utils.__main__ import main
+from utils.slurm import time_minutes
+from utils.training import run_dir_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "slurm_cluster.sh"
+SACCT_FORMAT = "JobID,JobName%20,Partition,AllocCPUS,State,ExitCode,Elapsed"
+
+
+def cluster(command: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(SCRIPT), command], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def slurm_env():
+    """The environment of a client of the test cluster, up for this module's tests only; a cluster someone
+    else started is used and left up."""
+    env = dict(os.environ)
+    conf = Path(env.get("SLURM_CLUSTER_DIR", "/tmp/slurm-cluster")) / "slurm.conf"
+    env.update(SLURM_CONF=str(conf), MPLBACKEND="Agg")
+    if cluster("status", env).returncode == 0:
+        yield env
+        return
+    started = cluster("start", env)
+    if started.returncode != 0:
+        cluster("stop", env)
+        reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"no local Slurm cluster: scripts/slurm_cluster.sh start failed: {reason}")
+    try:
+        yield env
+    finally:
+        stopped = cluster("stop", env)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+def grid(env: dict, outputs: Path, launcher: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "utils", "train-grid", "--preset", "smoke", "--launcher", launcher,
+                             "--outputs", str(outputs), *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 600) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(proc.args)} exited {proc.returncode}:\n{out}\n{err[-4000:]}"
+    return out
+
+
+def model_dirs(outputs: Path, models) -> list[Path]:
+    return [run_dir_for(C.resolve_config(t, c, s, "smoke"), "smoke", outputs) for t, c, s in models]
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_slurm_grid_is_bitwise_the_local_grid(slurm_env, tmp_path):
+    models = runner.required_models(runner.select_notebooks(None), "smoke")
+    assert len(models) >= 2
+    # One torch thread per model on both sides (a Slurm job uses --slurm-cpus threads, a local process
+    # cores // --jobs): bitwise equality of float sums is only promised for equal thread counts.
+    out = finish(grid(slurm_env, tmp_path / "slurm", "slurm", "--slurm-cpus", "1"))
+    finish(grid(slurm_env, tmp_path / "local", "local", "--jobs", str(os.cpu_count() or 1)))
+
+    for on_slurm, local in zip(model_dirs(tmp_path / "slurm", models), model_dirs(tmp_path / "local", models)):
+        a = torch.load(on_slurm / "model.pt", weights_only=True)
+        b = torch.load(local / "model.pt", weights_only=True)
+        assert a.keys() == b.keys(), on_slurm
+        assert all(torch.equal(a[k], b[k]) for k in a), f"{on_slurm} differs from {local}"
+        assert (on_slurm / "metrics.json").read_text() == (local / "metrics.json").read_text()
+
+    # Slurm's own record: one array task per model, every one COMPLETED (slurmdbd may lag a few seconds).
+    array = re.search(r"submitted \d+ job\(s\) as (\d+)", out)[1]
+    for _ in range(30):
+        sacct = subprocess.run(["sacct", "-X", "-j", array, "-o", SACCT_FORMAT], env=slurm_env,
+                               capture_output=True, text=True, check=True).stdout
+        rows = [line.split() for line in sacct.splitlines()[2:] if line.strip()]
+        if len(rows) == len(models) and all(row[4] == "COMPLETED" for row in rows):
+            break
+        time.sleep(1)
+    print(sacct)
+    assert len(rows) == len(models) and all(row[4] == "COMPLETED" for row in rows), sacct
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_slurm_and_local_runners_share_one_cache_and_train_each_model_once(slurm_env, tmp_path):
+    """Both launchers at once into one cache: the per-model lock lets exactly one of them train each model."""
+    only = ["--only", "fig1,fig3"]
+    both = [grid(slurm_env, tmp_path, "slurm", *only), grid(slurm_env, tmp_path, "local", *only)]
+    for proc in both:
+        finish(proc)
+    models = runner.required_models(runner.select_notebooks("fig1,fig3"), "smoke")
+    for run_dir in model_dirs(tmp_path, models):
+        starts = [line for line in (run_dir / "train.log").read_text().splitlines() if "start at batch" in line]
+        assert len(starts) == 1, f"{run_dir} trained {len(starts)} times:\n" + "\n".join(starts)
+
+
+@pytest.mark.slurm
+def test_a_failed_job_is_named_with_its_log_and_fails_the_command(slurm_env, tmp_path):
+    """`cuda:99` passes the login node's checks and fails in every job, on any machine."""
+    proc = grid(slurm_env, tmp_path, "slurm", "--only", "fig1", "--device", "cuda:99")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    for seed in (0, 1):
+        report = re.search(rf"FAILED spatial/noisy_unbiased/seed{seed} \(job \d+_\d+\) raised (.*?); "
+                           rf"last lines of (\S+):\n", err)
+        assert report and "cuda" in report[1].lower(), err
+        assert report[1].split(": ", 1)[-1] in err[report.end():], "the log tail ends with the exception"
+    assert "2 of 2 job(s) failed" in err
+
+
+@pytest.mark.parametrize("args", [
+    ["--slurm-time", "soon"], ["--slurm-time", "0"], ["--slurm-cpus", "0"], ["--slurm-cpus", "two"],
+    ["--slurm-gpus", "-1"], ["--slurm-gpus", "1"], ["--slurm-sbatch", "mem"], ["--slurm-partition", "a b"],
+    ["--device", "tpu"], ["--launcher", "local", "--slurm-partition", "gpu"], ["--launcher", "pbs"],
+])
+def test_bad_slurm_flags_exit_2_with_one_line(args, tmp_path, capsys):
+    launcher = [] if "--launcher" in args else ["--launcher", "slurm"]
+    try:
+        code = main(["train-grid", "--preset", "smoke", "--outputs", str(tmp_path), *launcher, *args])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "error" in err, (args, err)
+    assert not any(tmp_path.iterdir())
+
+
+def test_slurm_time_formats_in_minutes():
+    times = ("90", "90:30", "1:30:00", "2-0", "1-12:30", "0-0:0:1")
+    assert [time_minutes(t) for t in times] == [90, 91, 90, 2880, 2190, 1]
