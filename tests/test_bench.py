@@ -22,12 +22,14 @@ def test_result_is_json_with_a_fast_and_a_baseline_row_per_network(result):
     for r in result["networks"]:
         assert r["steps"] == 20 and r["batch_size"] == 16  # the smoke preset's sizes
         assert set(r["variants"]) == {"fast", "baseline"}
-        for v in r["variants"].values():
-            assert v["ms"] > 0 and v["gflops"] > 0 and v["matmul_share"] > 0 and v["big_matmul_share"] > 0
-        assert r["variants"]["baseline"]["speedup"] == 1.0
-        assert r["speedup"] == r["variants"]["fast"]["speedup"] > 0
-        assert 0 < r["data_ms"] and 0 < r["data_share"] < 1
-        assert r["matmul_gflops"] > 0 and r["big_matmul_gflops"] > 0 and r["big_matmul_shape"] == [32, 32, 32]
+        for prefix in ("", "cpu_"):  # wall clock, and CPU time (valid here: the suite runs one thread)
+            for v in r["variants"].values():
+                assert min(v[prefix + k] for k in ("ms", "gflops", "matmul_share", "big_matmul_share")) > 0
+            assert r["variants"]["baseline"][prefix + "speedup"] == 1.0
+            assert r[prefix + "speedup"] == r["variants"]["fast"][prefix + "speedup"] > 0
+            assert 0 < r[prefix + "data_ms"] and 0 < r[prefix + "data_share"] < 1
+            assert r[prefix + "matmul_gflops"] > 0 and r[prefix + "big_matmul_gflops"] > 0
+        assert r["big_matmul_shape"] == [32, 32, 32] and r["matmul_shape"] == [16, r["n_rec"], r["n_rec"]]
 
 
 def test_table_lists_every_network_variant_and_target(result):
@@ -38,7 +40,17 @@ def test_table_lists_every_network_variant_and_target(result):
         assert word in table
     assert all(t["target"] in table for t in result["targets"])
     # Smoke sizes are not the sizes the targets are for: nothing is judged.
-    assert [t["met"] for t in result["targets"]] == [None] * len(bench.TARGETS)
+    assert [(t["met"], t["cpu_met"]) for t in result["targets"]] == [(None, None)] * len(bench.TARGETS)
+
+
+def test_targets_are_judged_at_the_sizes_they_are_for(result):
+    as_paper = {**result, "preset": "paper", "analysis": {**result["analysis"], "preset": "laptop"}}
+    judged = {t["target"]: t for t in bench.check_targets(as_paper)}
+    speed = judged["SP RNN step: speed-up over the baseline"]
+    assert speed["value"] == result["networks"][0]["speedup"] and speed["met"] == (speed["value"] >= 3.5)
+    assert speed["cpu_value"] == result["networks"][0]["cpu_speedup"]
+    assert judged["analysis of one laptop network (s)"]["met"] is True  # a smoke analysis takes well under 30 s
+    assert judged["SP RNN step: peak memory (MB)"]["value"] is None  # memory was not measured here
 
 
 def test_analysis_is_timed_part_by_part(result):

@@ -75,6 +75,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("bench", help="time training steps against a released-code-style baseline")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--repeats", type=positive_int, default=5)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     return parser
 
 
@@ -131,7 +132,7 @@ def _dispatch(args) -> int:
         return report.main(args.preset, args.outputs)
     if args.command == "bench":
         from . import bench
-        return bench.main(as_json=args.json, repeats=args.repeats)
+        return bench.main(as_json=args.json, repeats=args.repeats, device=args.device)
     raise AssertionError(args.command)
 
 

@@ -43,9 +43,9 @@ def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, 
     """All the recurrent noise of a run at once: Gaussian N(0, std²) or the released code's U[0,1)·std."""
     if std == 0:
         return torch.zeros(shape, device=device, dtype=dtype)
-    if kind == "gaussian":
-        return std * torch.randn(shape, generator=generator, device=device, dtype=dtype)
-    return std * torch.rand(shape, generator=generator, device=device, dtype=dtype)
+    draw = torch.randn if kind == "gaussian" else torch.rand
+    # Scaled in place: the same numbers as std * draw(…) without a second (T, B, N) tensor.
+    return draw(shape, generator=generator, device=device, dtype=dtype).mul_(std)
 
 
 class Network(nn.Module):

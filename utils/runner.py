@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import sys
 import time
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 
 _SP_RNN = [("spatial", c) for c in ("noisy_unbiased", "noisy_biased", "noiseless_unbiased", "noiseless_biased")]
-NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
+NOTEBOOKS: dict[str, list[tuple]] = {  # (task, condition[, overrides])
     "fig1_spatial_reactivation": [("spatial", "noisy_unbiased")],
     "fig2_biased_and_kl": _SP_RNN,
     "fig3_head_direction": [("head_direction", "noisy_unbiased")],
@@ -30,7 +31,21 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "figC3_noise_conditions": _SP_RNN,
     "figC4_step_distance": _SP_RNN,
     "figC5_hd_transitions": [("head_direction", "noisy_biased"), ("head_direction", "noisy_unbiased")],
+    # Beyond the paper (utils/extensions.py). A third element is a dict of config overrides for get_model.
+    "ext_temperature": [("spatial", "noisy_unbiased"), ("spatial", "noisy_biased"), ("head_direction", "noisy_unbiased")],
+    "ext_score": [("spatial", "noisy_unbiased"), ("spatial", "noiseless_unbiased"),
+                  ("head_direction", "noisy_unbiased"), ("head_direction", "noiseless_unbiased")],
+    "ext_hd_metrics": [("head_direction", c) for c in ("noisy_unbiased", "noiseless_unbiased", "noisy_biased",
+                                                       "noiseless_biased")],
+    "ext_training_noise": [  # per-step noise variance 0, 1e-5, 1e-4, 1e-3 and the released code's U[0,1)·0.01
+        ("spatial", "noiseless_unbiased"), ("spatial", "noisy_unbiased", {"noise_std": math.sqrt(1e-5)}),
+        ("spatial", "noisy_unbiased"), ("spatial", "noisy_unbiased", {"noise_std": math.sqrt(1e-3)}),
+        ("spatial", "noisy_unbiased", {"noise_kind": "uniform"})],
+    "explore": [("spatial", "noisy_unbiased")],
 }
+# Notebooks that use only their first few seeds (the `seeds` of their parameters cell), whatever the preset's.
+NOTEBOOK_SEEDS: dict[str, int] = {"ext_temperature": 2, "ext_score": 2, "ext_hd_metrics": 2, "ext_training_noise": 2,
+                                  "explore": 1}
 
 
 def figure_name(notebook: str) -> str:
@@ -52,20 +67,34 @@ def select_notebooks(only: str | None) -> list[str]:
     return chosen
 
 
-def required_models(notebooks: list[str], preset: str) -> list[tuple[str, str, int]]:
-    """(task, condition, seed) for every model the notebooks need, each once, in a stable order."""
-    seeds = range(C.get_preset(preset).seeds)
-    pairs = dict.fromkeys(pair for nb in notebooks for pair in NOTEBOOKS[nb])
-    return [(task, cond, seed) for task, cond in pairs for seed in seeds]
+def required_models(notebooks: list[str], preset: str) -> list[tuple]:
+    """(task, condition, seed) for every model the notebooks need, each once, in a stable order; a model with
+    config overrides is (task, condition, seed, ((field, value), ...)). A notebook of `NOTEBOOK_SEEDS` needs
+    only its first seeds."""
+    n_seeds = C.get_preset(preset).seeds
+    wanted: dict[tuple, int] = {}
+    for nb in notebooks:
+        for task, cond, *extra in NOTEBOOKS[nb]:
+            key = (task, cond, tuple(sorted(extra[0].items())) if extra else ())
+            wanted[key] = max(wanted.get(key, 0), min(n_seeds, NOTEBOOK_SEEDS.get(nb, n_seeds)))
+    return [(task, cond, seed, *((over,) if over else ())) for (task, cond, over), n in wanted.items()
+            for seed in range(n)]
 
 
-def _train_one(job: tuple[str, str, int], preset: str, outputs_dir: str, device: str, threads: int,
-               overrides: dict) -> str:
+def job_config(job: tuple, preset: str, overrides: dict | None = None) -> C.RunConfig:
+    """The resolved config of a `required_models` entry; `overrides` (the command line's) go last."""
+    task, cond, seed, *extra = job
+    return C.resolve_config(task, cond, seed, preset, dict(extra[0] if extra else ()) | (overrides or {}))
+
+
+def _train_one(job: tuple, preset: str, outputs_dir: str, device: str, threads: int, overrides: dict) -> str:
     import torch
 
     from .training import get_model
     torch.set_num_threads(threads)
-    net = get_model(*job, preset=preset, outputs_dir=outputs_dir, device=device, progress=False, **overrides)
+    task, cond, seed, *extra = job
+    net = get_model(task, cond, seed, preset=preset, outputs_dir=outputs_dir, device=device, progress=False,
+                    **(dict(extra[0] if extra else ()) | overrides))
     return str(net.run_dir)
 
 
@@ -87,7 +116,7 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
         raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
     todo = []
     for job in required_models(select_notebooks(only), preset):
-        cfg = C.resolve_config(*job, preset=preset, overrides=overrides)
+        cfg = job_config(job, preset, overrides)
         if not is_trained(run_dir_for(cfg, preset, outputs_dir), cfg):  # a damaged model is retrained
             todo.append(job)
     if launcher == "slurm":
@@ -99,12 +128,18 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
         return 0
     threads = max(1, (os.cpu_count() or 1) // jobs)
     t0 = time.perf_counter()
+    # glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
+    # memory in the process makes a CPU training step 6–18 % faster (utils/bench.py, README Performance).
+    # glibc reads these at process start-up, so they take effect in the workers spawned below.
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_train_one, job, preset, outputs_dir, device, threads, overrides): job for job in todo}
         for i, fut in enumerate(as_completed(futures), 1):
-            task, cond, seed = futures[fut]
+            task, cond, seed, *extra = futures[fut]
             fut.result()  # re-raises a worker's error with its traceback
-            print(f"[train] {i}/{len(todo)} {task}/{cond}/seed{seed} done "
+            sets = "".join(f" {k}={v:g}" if isinstance(v, float) else f" {k}={v}" for k, v in (extra[0] if extra else ()))
+            print(f"[train] {i}/{len(todo)} {task}/{cond}/seed{seed}{sets} done "
                   f"({time.perf_counter() - t0:.0f} s elapsed)", flush=True)
     return 0
 

@@ -235,7 +235,7 @@ def train_grid(todo: list[tuple[str, str, int]], preset: str, outputs_dir: str, 
     folder = Path(outputs_dir).resolve() / preset / "slurm"
     table = folder / f"jobs-{jobs[0].job_id.split('_')[0]}.tsv"
     table.write_text("job\ttask\tcondition\tseed\n"
-                     + "".join(f"{j.job_id}\t{t}\t{c}\t{s}\n" for j, (t, c, s) in zip(jobs, todo)))
+                     + "".join(f"{j.job_id}\t{t}\t{c}\t{s}\n" for j, (t, c, s, *_) in zip(jobs, todo)))
     ids = sorted({job.job_id.split("_")[0] for job in jobs})
     print(f"[slurm] submitted {len(jobs)} job(s) as {', '.join(ids)} ({opts.partition or 'default partition'}, "
           f"{time_minutes(opts.time)} min per job); logs and job table in {folder}", flush=True)
