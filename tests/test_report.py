@@ -29,7 +29,7 @@ def rows_by_id(tmp_path):
 
 def test_every_claim_has_a_check():
     claims = report.load_claims()
-    assert len(claims) == len({c["id"] for c in claims}) == 12
+    assert len(claims) == len({c["id"] for c in claims}) == 19
     for c in claims:
         assert hasattr(report, f"check_{c['check']}"), c["id"]
 
@@ -37,7 +37,7 @@ def test_every_claim_has_a_check():
 def test_missing_results_are_missing_not_passed(tmp_path):
     rows = report.evaluate_claims("smoke", tmp_path)
     assert {r["verdict"] for r in rows} == {"missing"}
-    assert report.summary_line(rows) == "0 passed, 0 failed, 12 missing"
+    assert report.summary_line(rows) == "0 passed, 0 failed, 19 missing"
 
 
 def test_fig2_verdicts_follow_the_thresholds(tmp_path):
@@ -92,7 +92,7 @@ def test_report_files_are_written(tmp_path):
                              "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
     assert report.main("smoke", tmp_path) == 0
     md = (tmp_path / "smoke" / "report.md").read_text()
-    assert "fig3-hd" in md and md.strip().endswith("1 passed, 0 failed, 11 missing")
+    assert "fig3-hd" in md and md.strip().endswith("1 passed, 0 failed, 18 missing")
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
-    assert data["summary"] == "1 passed, 0 failed, 11 missing"
+    assert data["summary"] == "1 passed, 0 failed, 18 missing"
     assert (tmp_path / "smoke" / "report.html").exists()

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import config as C
 from utils import runner
 from utils.__main__ import main
 from utils.slurm import time_minutes
@@ -64,7 +63,7 @@ def finish(proc: subprocess.Popen, timeout: float = 600) -> str:
 
 
 def model_dirs(outputs: Path, models) -> list[Path]:
-    return [run_dir_for(C.resolve_config(t, c, s, "smoke"), "smoke", outputs) for t, c, s in models]
+    return [run_dir_for(runner.job_config(m, "smoke"), "smoke", outputs) for m in models]  # overrides included
 
 
 @pytest.mark.slurm

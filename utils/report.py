@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -144,6 +145,92 @@ def check_figC5_ccw(r: dict) -> Verdict:
     ok = all(v > 0 for v in biased.values()) and abs(unbiased) < mean_biased / 3
     return Verdict(ok, f"biased {mean_biased:+.4f}, unbiased {unbiased:+.4f}",
                    {s: f"{v:+.4f}" for s, v in biased.items()})
+
+
+# --- beyond the paper (utils/extensions.py): "passed" = the measurement agrees with the theory's prediction ---
+
+
+def _seed_mean(entry: dict) -> np.ndarray:
+    """Mean over seeds of per-seed arrays, a missing value (JSON null: NaN or ±∞) ignored."""
+    rows = [[np.nan if x is None else float(x) for x in np.atleast_1d(v)] for v in entry["per_seed"].values()]
+    with warnings.catch_warnings():  # an α at which every seed is missing stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.array(rows, dtype=float), axis=0)
+
+
+def _alpha_star(kl: np.ndarray, labels: list[str]) -> str:
+    return "none" if np.all(np.isnan(kl)) else labels[int(np.nanargmin(kl))]
+
+
+def check_ext_temperature_min(r: dict) -> Verdict:
+    labels = r["alpha_labels"]
+    star = {c: _alpha_star(_seed_mean(r["kl"][c]), labels) for c in r["kl"]}
+    per_seed = {s: ", ".join(f"{c} {_alpha_star(np.array([np.nan if x is None else x for x in r['kl'][c]['per_seed'][s]], float), labels)}"
+                             for c in r["kl"]) for s in next(iter(r["kl"].values()))["per_seed"]}
+    return Verdict(all(v == "√2" for v in star.values()), "; ".join(f"{c}: α* = {v}" for c, v in star.items()),
+                   per_seed)
+
+
+def check_ext_temperature_fit(r: dict) -> Verdict:
+    positive = [i for i, a in enumerate(r["alphas"]) if a > 0]
+    parts, ok = [], True
+    for c in r["kl"]:
+        gap = np.abs(_seed_mean(r["kl"][c]) - _seed_mean(r["kl_predicted_estimator"][c]))[positive]
+        with np.errstate(all="ignore"):  # α = 0 predicts variance 0; it is left out
+            ratio = (_seed_mean(r["variance"][c]) / _seed_mean(r["variance_predicted"][c]))[positive]
+        ok &= bool(np.all(gap <= 0.1) and np.all((ratio >= 0.8) & (ratio <= 1.25)))
+        parts.append(f"{c}: max |ΔKL| {_fmt(np.nanmax(gap))}, variance ×{np.nanmin(ratio):.2f}–{np.nanmax(ratio):.2f}")
+    return Verdict(ok, "; ".join(parts))
+
+
+def check_ext_score_cosine(r: dict) -> Verdict:
+    med, shuf = r["median_cosine"], r["median_cosine_shuffled"]
+    ok, parts = True, []
+    for task in ("SP", "HD"):
+        trained, control, untrained = _mean(med[f"{task} U^σ"]), _mean(shuf[f"{task} U^σ"]), _mean(med[f"{task} R^σ"])
+        ok &= trained >= control + 0.2 and trained >= untrained + 0.2
+        parts.append(f"{task}: {_fmt(trained)} vs shuffled {_fmt(control)}, untrained {_fmt(untrained)}, "
+                     f"noiseless {_fmt(_mean(med[f'{task} U']))}")
+    return Verdict(ok, "; ".join(parts),
+                   {s: ", ".join(f"{t} {_fmt(med[f'{t} U^σ']['per_seed'][s])}" for t in ("SP", "HD"))
+                    for s in med["SP U^σ"]["per_seed"]})
+
+
+def check_ext_score_slope(r: dict) -> Verdict:
+    ratio = {t: _mean(r["slope_over_theory"][f"{t} U^σ"]) for t in ("SP", "HD")}
+    ok = all(2 ** -0.5 <= v <= 2 ** 0.5 for v in ratio.values())
+    parts = [f"{t}: slope/σ²Δt {v:.2f} (untrained {_mean(r['slope_over_theory'][f'{t} R^σ']):.2f}; noiseless slope "
+             f"{_fmt(_mean(r['slope'][f'{t} U']))})" for t, v in ratio.items()]
+    return Verdict(ok, "; ".join(parts),
+                   {s: ", ".join(f"{t} {r['slope_over_theory'][f'{t} U^σ']['per_seed'][s]:.2f}" for t in ratio)
+                    for s in r["slope_over_theory"]["SP U^σ"]["per_seed"]})
+
+
+def check_ext_hd_kl(r: dict) -> Verdict:
+    parts, ok = [], True
+    for row in ("U^σ", "B^σ"):
+        own, uniform, random = _kl(r, row, row)[0], _kl(r, row, "𝒰")[0], _kl(r, row, "R^σ")[0]
+        ok &= _unbiased_holds(own, uniform)
+        parts.append(f"{row}: {_fmt(own)} vs 𝒰 {_fmt(uniform)}, R^σ {_fmt(random)}")
+    return Verdict(ok, "; ".join(parts), {s: _fmt(v) for s, v in _kl(r, "U^σ", "U^σ")[1].items()})
+
+
+def check_ext_hd_rows(r: dict) -> Verdict:
+    pairs = {"U^σ_a": (_kl(r, "U^σ", "B^σ")[0], _kl(r, "U^σ", "U^σ")[0]),
+             "B^σ_a": (_kl(r, "B^σ", "U^σ")[0], _kl(r, "B^σ", "B^σ")[0])}
+    ok = all(abs(cross - own) <= 0.1 for cross, own in pairs.values())
+    return Verdict(ok, "; ".join(f"row {k}: cross {_fmt(c)} vs own {_fmt(o)}" for k, (c, o) in pairs.items())
+                   + f"; spread across rows {_fmt(_mean(r['row_spread']))}, across columns "
+                     f"{_fmt(_mean(r['column_spread']))}")
+
+
+def check_ext_training_noise(r: dict) -> Verdict:
+    kl = {k: float(_seed_mean(v)[0]) for k, v in r["kl"].items()}
+    noisy = [kl[k] for k in ("1e-5", "1e-4", "1e-3")]
+    spread = max(noisy) - min(noisy)
+    mse = {k: _mean(v) for k, v in r["decode_error"].items()}
+    return Verdict(spread <= 0.1, ", ".join(f"{k} {_fmt(v)}" for k, v in kl.items()) + f" (range over σ²Δt > 0 "
+                   f"{_fmt(spread)}); decoding MSE " + ", ".join(f"{k} {_fmt(v)}" for k, v in mse.items()))
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
