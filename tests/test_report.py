@@ -96,3 +96,13 @@ def test_report_files_are_written(tmp_path):
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
     assert data["summary"] == "1 passed, 0 failed, 18 missing"
     assert (tmp_path / "smoke" / "report.html").exists()
+
+
+def test_fig3_threshold_is_absolute(tmp_path):
+    """The untrained network is reported beside the trained value but does not gate it (see claims.yaml)."""
+    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
+                             "bearing_kl_untrained": per_seed_and_mean({0: 0.01, 1: 0.01})})
+    assert rows_by_id(tmp_path)["fig3-hd"]["verdict"] == "passed"
+    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.15, 1: 0.07}),
+                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.5})})
+    assert rows_by_id(tmp_path)["fig3-hd"]["verdict"] == "failed"   # mean 0.11 > 0.1
