@@ -55,19 +55,14 @@ def build_parser() -> Parser:
     p.add_argument("--seed", default="0")
     _common(p)
 
-    p = sub.add_parser("train-grid", help="train every model the figure notebooks need")
-    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
-    slurm.add_arguments(p)
-    p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
-    p.add_argument("--device", default="cpu")
-    _common(p)
-
-    p = sub.add_parser("figures", help="train what is missing, run the notebooks, write the report and index")
-    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
-    slurm.add_arguments(p)
-    p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
-    p.add_argument("--device", default="cpu")
-    _common(p)
+    for name, help_text in (("train-grid", "train every model the figure notebooks need"),
+                            ("figures", "train what is missing, run the notebooks, write the report and index")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
+        slurm.add_arguments(p)
+        p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
+        p.add_argument("--device", default="cpu")
+        _common(p)
 
     p = sub.add_parser("report", help="write outputs/<preset>/report.md and report.json from the results")
     _common(p)
