@@ -51,3 +51,19 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert "error" in out.stderr
     assert not any(tmp_path.iterdir())
+
+
+
+def test_unwritable_outputs_gives_one_line(monkeypatch, capsys):
+    """Root writes anywhere, so the refusal is injected where the cache would write."""
+    import utils.training
+    from utils.__main__ import main
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/scratch/outputs/smoke/models")
+    monkeypatch.setattr(utils.training, "get_model", refuse)
+    code = main(["train", "--task", "spatial", "--condition", "noisy_unbiased", "--seed", "0", "--preset", "smoke"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == ("python -m utils train: error: cannot write /scratch/outputs/smoke/models: "
+                           "permission denied")

@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except C.ConfigError as err:
         print(f"python -m utils {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except PermissionError as err:  # e.g. an --outputs folder this user cannot write
+        print(f"python -m utils {args.command}: error: cannot write {err.filename}: permission denied",
+              file=sys.stderr)
+        return 2
 
 
 def _dispatch(args) -> int:
