@@ -23,6 +23,7 @@ CUDA. Last, one network of the `laptop` preset is analysed as a figure notebook 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import resource
@@ -39,7 +40,7 @@ from . import config as C
 from .baseline import baseline_forward
 from .models import build_network
 from .tasks import input_size, sample_batch
-from .training import DATA_STREAM, NOISE_STREAM, loss_fn, resolve_device, train_step
+from .training import DATA_STREAM, NOISE_STREAM, resolve_device, train_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,13 +66,7 @@ TARGETS = (
 
 def baseline_train_step(net, optimizer: torch.optim.Optimizer, batch, noise_gen: torch.Generator) -> float:
     """`training.train_step` with the released code's loop in place of `net(…)`; same loss, same Adam step."""
-    h0 = net.initial_state(batch.init_code)
-    _, outputs = baseline_forward(net, batch.inputs, h0, generator=noise_gen)
-    loss = loss_fn(outputs, batch.targets)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    return train_step(net, optimizer, batch, noise_gen, forward=functools.partial(baseline_forward, net))
 
 
 STEPS = {"fast": train_step, "baseline": baseline_train_step}

@@ -55,10 +55,15 @@ def loss_fn(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.mse_loss(outputs, targets)
 
 
-def train_step(net: Network, optimizer: torch.optim.Optimizer, batch: Batch, noise_gen: torch.Generator) -> float:
-    """One Adam step on one batch; returns the training loss."""
+def train_step(net: Network, optimizer: torch.optim.Optimizer, batch: Batch, noise_gen: torch.Generator,
+               forward=None) -> float:
+    """One Adam step on one batch; returns the training loss.
+
+    `forward(inputs, h0, generator=…)` defaults to the network itself; the benchmark passes the released
+    code's loop (`baseline.baseline_forward`) so both sides time exactly the same step around it.
+    """
     h0 = net.initial_state(batch.init_code)
-    _, outputs = net(batch.inputs, h0, generator=noise_gen)
+    _, outputs = (forward or net)(batch.inputs, h0, generator=noise_gen)
     loss = loss_fn(outputs, batch.targets)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
