@@ -188,11 +188,8 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
                   f"{err.ename}: {err.evalue}", file=sys.stderr)
             return 1
         print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
-    try:
-        from . import report
-        report.main(preset, outputs_dir)
-    except ImportError:
-        pass
+    from . import report
+    report.main(preset, outputs_dir)
     index = write_index(preset, outputs_dir)
     print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
     return 0
@@ -214,9 +211,9 @@ def write_index(preset: str, outputs_dir: str) -> Path:
              "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
              "figure{border-bottom:1px solid #ccc;padding-bottom:1em}</style>",
              f"<h1>Sufficient conditions for offline reactivation — {html.escape(preset)} preset</h1>"]
-    report_md = base / "report.html"
-    if report_md.exists():
-        parts.append(report_md.read_text())
+    report_table = base / "report.html"
+    if report_table.exists():
+        parts.append(report_table.read_text())
     for name in NOTEBOOKS:
         fig_name = figure_name(name)
         png = base / "figures" / f"{fig_name}.png"
