@@ -287,3 +287,17 @@ def test_random_network_like():
     noisy = small(noise_std=0.02)
     assert A.quiescent_noise_std(A.random_network_like(noisy, 1), "scaled") == pytest.approx(0.02 * math.sqrt(2))
     assert A.quiescent_run(rand, 3, 5).decoded.shape == (3, 5, 2)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_torch_kde_equals_scipy(d):
+    """`A.kde` evaluates in torch; it must be scipy's `gaussian_kde` to rounding, far from the data too."""
+    rng = np.random.default_rng(d)
+    data = rng.normal(size=(4000, d)) * np.arange(1, d + 1) + 3.0   # off-centre, anisotropic
+    ours, ref = A.kde(data), stats.gaussian_kde(data.T)
+    points = rng.normal(size=(d, 300)) * 3 + 3.0
+    np.testing.assert_allclose(ours(points), ref(points), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(ours.pdf(points), ref.pdf(points), rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(ours.resample(10, seed=1), ref.resample(10, seed=1))
+    if d == 1:
+        np.testing.assert_allclose(ours(points[0]), ref(points[0]), rtol=1e-10, atol=0)

@@ -54,3 +54,25 @@ def test_get_model_uses_the_cache_and_never_a_stale_model(tmp_path):
     cfg = C.resolve_config("head_direction", "noisy_unbiased", 1, "smoke")
     assert net.run_dir == run_dir_for(cfg, "smoke", tmp_path)
     assert net.run_dir.name.startswith("seed1-")
+
+
+def test_fused_readout_loss_matches_autograd():
+    """`readout_mse` (hand-written backward) equals readout + `loss_fn` in value and in both gradients."""
+    from utils.models import build_network
+    from utils.training import ReadoutMSE, loss_fn, readout_mse
+
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "smoke")
+    net = build_network(cfg.task, cfg.model, 0).double()
+    gen = torch.Generator().manual_seed(0)
+    states = torch.randn(3, 5, cfg.model.n_rec, generator=gen, dtype=torch.float64, requires_grad=True)
+    targets = torch.rand(3, 5, cfg.task.n_cells, generator=gen, dtype=torch.float64)
+
+    fused = readout_mse(net, states, targets)
+    g_states, g_weight = torch.autograd.grad(fused, (states, net.readout.weight))
+    plain = loss_fn(net.readout(states), targets)
+    r_states, r_weight = torch.autograd.grad(plain, (states, net.readout.weight))
+    torch.testing.assert_close(fused, plain, rtol=1e-12, atol=0)
+    torch.testing.assert_close(g_states, r_states, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(g_weight, r_weight, rtol=1e-12, atol=1e-15)
+    weight = net.readout.weight.detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(ReadoutMSE.apply, (states, weight, targets))

@@ -169,9 +169,42 @@ def flat_points(x: np.ndarray) -> np.ndarray:
     return x[:, None] if x.ndim == 1 else x.reshape(-1, x.shape[-1])
 
 
-def kde(points: np.ndarray) -> gaussian_kde:
-    """scipy's Gaussian KDE with the default (Scott) bandwidth on (..., d) points, as the paper."""
-    return gaussian_kde(flat_points(points).T)
+class TorchKDE(gaussian_kde):
+    """`scipy.stats.gaussian_kde` (same fit, bandwidth and `resample`) whose `evaluate` runs in torch.
+
+    scipy sums the kernels in a scalar loop with a libm `exp` per (point, sample) pair; here the kernels of 64
+    samples at a time are one `addmm` and a vectorised `exp_` in float64. Same values to ~1e-13, ≈ 4× faster
+    on one thread; the quiescent KDEs of Fig. 2e (200 × 1000 points, evaluated at 2500) are most of a figure
+    notebook's time.
+    """
+
+    CHUNK = 64  # samples per block: keeps the (points, CHUNK) block of kernels in cache
+
+    def evaluate(self, points: np.ndarray) -> np.ndarray:
+        points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        if points.shape[0] != self.d:  # scipy accepts (d, m) and, for d = 1, (m,) as one row
+            points = points.reshape(self.d, -1)
+        # Whitened so that each kernel is exp(−½‖u − v‖²): with inv_cov = L Lᵀ, (x − y)ᵀ inv_cov (x − y) =
+        # ‖Lᵀ(x − y)‖². Centred first, so the expanded square ‖u‖² − 2u·v + ‖v‖² loses no digits.
+        chol = np.linalg.cholesky(self.inv_cov)
+        centre = self.dataset.mean(axis=1)
+        data = torch.from_numpy((self.dataset.T - centre) @ chol)
+        pts = torch.from_numpy((points.T - centre) @ chol)
+        half_sq_data = -0.5 * (data ** 2).sum(1)
+        half_sq_pts = -0.5 * (pts ** 2).sum(1, keepdim=True)
+        weights = torch.from_numpy(np.asarray(self.weights, dtype=np.float64))
+        out = torch.zeros(len(pts), dtype=torch.float64)
+        for s in range(0, len(data), self.CHUNK):
+            log_kernel = torch.addmm(half_sq_data[s:s + self.CHUNK], pts, data[s:s + self.CHUNK].T)
+            out.addmv_(log_kernel.add_(half_sq_pts).exp_(), weights[s:s + self.CHUNK])
+        return out.numpy() / np.sqrt(np.linalg.det(2 * np.pi * self.covariance))
+
+    __call__ = evaluate
+
+
+def kde(points: np.ndarray) -> TorchKDE:
+    """Gaussian KDE with the default (Scott) bandwidth on (..., d) points, as the paper (scipy's, see `TorchKDE`)."""
+    return TorchKDE(flat_points(points).T)
 
 
 def box_extent(task: C.TaskConfig) -> tuple[float, float, float, float]:

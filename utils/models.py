@@ -89,6 +89,12 @@ class Network(nn.Module):
         Returns hidden states (B, T, N) after each step and outputs (B, T, n_cells). The per-step noise std
         is the trained one unless `noise_std` is given (quiescence); an explicit `noise` (B, T, N) wins.
         """
+        states = self.hidden_states(inputs, h0, noise_std, generator, noise)
+        return states, self.readout(states)
+
+    def hidden_states(self, inputs: torch.Tensor, h0: torch.Tensor, noise_std: float | None = None,
+                      generator: torch.Generator | None = None, noise: torch.Tensor | None = None):
+        """The hidden states (B, T, N) of `forward` without the readout (training fuses it into the loss)."""
         B, T, _ = inputs.shape
         if noise is None:
             std = self.cfg.noise_std if noise_std is None else noise_std
@@ -105,8 +111,7 @@ class Network(nn.Module):
             for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
                 h = gru_step(h, x @ w_in, xi, self.w_rec.weight, self.w_r.weight, self.alpha)
                 states.append(h)
-        states = torch.stack(states, dim=1)
-        return states, self.readout(states)
+        return torch.stack(states, dim=1)
 
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
         """Outputs (..., n_cells) -> decoded positions (..., 2) or bearings (..., 1)."""

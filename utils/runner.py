@@ -11,7 +11,8 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -46,6 +47,15 @@ NOTEBOOKS: dict[str, list[tuple]] = {  # (task, condition[, overrides])
 # Notebooks that use only their first few seeds (the `seeds` of their parameters cell), whatever the preset's.
 NOTEBOOK_SEEDS: dict[str, int] = {"ext_temperature": 2, "ext_score": 2, "ext_hd_metrics": 2, "ext_training_noise": 2,
                                   "explore": 1}
+
+
+# Seconds each notebook took at the laptop preset (papermill's duration, one thread): `regenerate` starts the
+# slowest first. Only the order matters.
+NOTEBOOK_COST: dict[str, float] = {
+    "fig2_biased_and_kl": 451, "figC2_gru": 139, "figC1_same_quiescent_noise": 110, "ext_training_noise": 49,
+    "ext_temperature": 46, "fig3_head_direction": 34, "figC5_hd_transitions": 31, "fig1_spatial_reactivation": 26,
+    "figC3_noise_conditions": 22, "figC4_step_distance": 22, "explore": 15, "ext_score": 15, "ext_hd_metrics": 11,
+}
 
 
 def figure_name(notebook: str) -> str:
@@ -87,6 +97,14 @@ def job_config(job: tuple, preset: str, overrides: dict | None = None) -> C.RunC
     return C.resolve_config(task, cond, seed, preset, dict(extra[0] if extra else ()) | (overrides or {}))
 
 
+def training_cost(cfg: C.RunConfig) -> float:
+    """Rough multiply-adds of a training run (recurrent and readout products): orders the queue so that no long
+    run starts last and leaves the other cores idle."""
+    gates = 3 if cfg.model.cell == "gru" else 1
+    per_step = cfg.model.n_rec * (gates * cfg.model.n_rec + cfg.task.n_cells)
+    return cfg.train.batches * cfg.train.batch_size * cfg.task.steps * per_step
+
+
 def _train_one(job: tuple, preset: str, outputs_dir: str, device: str, threads: int, overrides: dict) -> str:
     import torch
 
@@ -123,6 +141,7 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
         from . import slurm as S
         return S.train_grid(todo, preset, outputs_dir, device, overrides, slurm or S.SlurmOptions())
     jobs = jobs or default_jobs(device)
+    todo.sort(key=lambda job: training_cost(job_config(job, preset, overrides)), reverse=True)  # longest first
     print(f"[train] {len(todo)} model(s) to train at preset {preset!r} with {jobs} process(es)", flush=True)
     if not todo:
         return 0
@@ -144,6 +163,27 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     return 0
 
 
+# A kernel inherits our environment: make it draw inline (as Jupyter does), whatever MPLBACKEND says, so the
+# executed notebooks show their figures.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+@contextmanager
+def kernel_environment(**env):
+    """Set environment variables for the kernels started inside the block, then restore them.
+
+    `regenerate` enters it once around its pool of notebook threads and `execute_notebook` again inside with
+    the same values, so no thread restores a value while another kernel is starting.
+    """
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update({key: str(value) for key, value in env.items()})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.update({key: value})
+
+
 def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_dir: Path,
                      extra_parameters: dict | None = None) -> Path:
     """Run one notebook with papermill; the executed copy goes to `out_dir`."""
@@ -152,15 +192,9 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
     params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device}
-    # The kernel inherits our environment: make it draw inline (as Jupyter does), whatever MPLBACKEND says,
-    # so the executed notebooks show their figures.
-    backend = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    try:
+    with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
                             kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR))
-    finally:
-        os.environ.pop("MPLBACKEND") if backend is None else os.environ.update(MPLBACKEND=backend)
     os.replace(tmp, out)
     return out
 
@@ -177,17 +211,31 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     if train_grid(preset, outputs_dir, only, jobs, device, launcher=launcher, slurm=slurm) != 0:
         return 1  # a model is missing (its Slurm job failed): no notebook runs
     out_dir = Path(outputs_dir) / preset / "notebooks"
-    for i, name in enumerate(notebooks, 1):
+    jobs = jobs or default_jobs(device)
+    # The notebooks are independent: `jobs` kernels at once, each with its share of the cores (a kernel's
+    # torch reads OMP_NUM_THREADS when it starts). The slowest first, so that none is left running alone.
+    order = sorted(notebooks, key=lambda n: NOTEBOOK_COST.get(n, 1), reverse=True)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    def run_one(name: str) -> float:
         t0 = time.perf_counter()
-        print(f"[notebook {i}/{len(notebooks)}] {name} ...", end=" ", flush=True)
-        try:
-            execute_notebook(name, preset, outputs_dir, device, out_dir)
-        except pm.PapermillExecutionError as err:
-            print("FAILED", flush=True)
-            print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
-                  f"{err.ename}: {err.evalue}", file=sys.stderr)
-            return 1
-        print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
+        execute_notebook(name, preset, outputs_dir, device, out_dir)
+        return time.perf_counter() - t0
+
+    failed = False
+    with kernel_environment(MPLBACKEND=INLINE_BACKEND, OMP_NUM_THREADS=threads), ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(run_one, name): name for name in order}
+        for i, fut in enumerate(as_completed(futures), 1):
+            name = futures[fut]
+            try:
+                print(f"[notebook {i}/{len(order)}] {name} done in {fut.result():.0f} s", flush=True)
+            except pm.PapermillExecutionError as err:
+                failed = True
+                print(f"[notebook {i}/{len(order)}] {name} FAILED", flush=True)
+                print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
+                      f"{err.ename}: {err.evalue}", file=sys.stderr)
+    if failed:
+        return 1
     from . import report
     report.main(preset, outputs_dir)
     index = write_index(preset, outputs_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,7 +32,7 @@ def wrap_angle(a: torch.Tensor) -> torch.Tensor:
 
 
 # Outward normal angle of each wall: right, top, left, bottom.
-_WALL_NORMALS = torch.tensor([0.0, math.pi / 2, math.pi, -math.pi / 2])
+_WALL_NORMALS = np.array([0.0, math.pi / 2, math.pi, -math.pi / 2], dtype=np.float32)
 
 
 def spatial_trajectories(cfg: TaskConfig, batch_size: int, steps: int, generator: torch.Generator) -> torch.Tensor:
@@ -41,30 +42,37 @@ def spatial_trajectories(cfg: TaskConfig, batch_size: int, steps: int, generator
     heading towards it, speed × `wall_slowdown` and an extra turn steers parallel to the wall. The biased
     variant adds `anchor_drift` · (anchor − position) to every step (anchor at the centre). Positions are
     clipped to the box as a guard (with these parameters a step rarely leaves it).
+
+    Every random number is drawn up front from `generator` (torch); the deterministic walk then runs in
+    float32 numpy, whose per-call cost on (B,)-sized arrays is a fraction of torch's: ≈ 3× faster for a
+    laptop batch, where this loop was a fifth of a training step.
     """
     half = cfg.box_size / 2
     kw = dict(generator=generator, dtype=torch.float32)
-    pos = (torch.rand(batch_size, 2, **kw) * 2 - 1) * half
-    heading = torch.rand(batch_size, **kw) * 2 * math.pi
-    # All random draws up front: Rayleigh by inversion, Gaussian turns.
-    speed = cfg.speed_scale * torch.sqrt(-2 * torch.log1p(-torch.rand(steps, batch_size, **kw)))
-    turn = cfg.dt * cfg.turn_std * torch.randn(steps, batch_size, **kw)
-    out = [pos]
-    for v, dtheta in zip(speed.unbind(0), turn.unbind(0)):
-        # Distance to each wall (B, 4) and the heading relative to the nearest wall's outward normal.
-        dist = torch.stack([half - pos[:, 0], half - pos[:, 1], half + pos[:, 0], half + pos[:, 1]], dim=1)
-        d_min, nearest = dist.min(dim=1)
-        a = wrap_angle(heading - _WALL_NORMALS[nearest])
-        near = (d_min < cfg.wall_margin) & (a.abs() < math.pi / 2)
-        v = torch.where(near, v * cfg.wall_slowdown, v)
-        dtheta = dtheta + torch.where(near, torch.sign(a) * (math.pi / 2 - a.abs()), torch.zeros_like(a))
-        step = v[:, None] * cfg.dt * torch.stack([heading.cos(), heading.sin()], dim=1)
+    pos = ((torch.rand(batch_size, 2, **kw) * 2 - 1) * half).numpy()
+    heading = (torch.rand(batch_size, **kw) * 2 * math.pi).numpy()
+    # Rayleigh by inversion, Gaussian turns.
+    speed = (cfg.speed_scale * torch.sqrt(-2 * torch.log1p(-torch.rand(steps, batch_size, **kw)))).numpy()
+    turn = (cfg.dt * cfg.turn_std * torch.randn(steps, batch_size, **kw)).numpy()
+    f32, rows = np.float32, np.arange(batch_size)
+    out = np.empty((batch_size, steps + 1, 2), dtype=f32)
+    out[:, 0] = pos
+    for t in range(steps):
+        # Distance to each wall (right, top, left, bottom) and the heading relative to the nearest wall's
+        # outward normal.
+        dist = np.concatenate([half - pos, half + pos], axis=1)
+        nearest = dist.argmin(axis=1)
+        a = np.remainder(heading - _WALL_NORMALS[nearest] + f32(math.pi), f32(2 * math.pi)) - f32(math.pi)
+        near = (dist[rows, nearest] < cfg.wall_margin) & (np.abs(a) < math.pi / 2)
+        v = np.where(near, speed[t] * f32(cfg.wall_slowdown), speed[t])
+        dtheta = turn[t] + np.where(near, np.sign(a) * (f32(math.pi / 2) - np.abs(a)), f32(0))
+        step = (v * f32(cfg.dt))[:, None] * np.stack([np.cos(heading), np.sin(heading)], axis=1)
         if cfg.biased:
-            step = step - cfg.anchor_drift * pos  # anchor at (0, 0)
-        pos = (pos + step).clamp(-half, half)
-        heading = heading + dtheta
-        out.append(pos)
-    return torch.stack(out, dim=1)
+            step = step - f32(cfg.anchor_drift) * pos  # anchor at (0, 0)
+        pos = np.clip(pos + step, -half, half).astype(f32)
+        heading = (heading + dtheta).astype(f32)
+        out[:, t + 1] = pos
+    return torch.from_numpy(out)
 
 
 def head_direction_trajectories(cfg: TaskConfig, batch_size: int, steps: int,
@@ -147,8 +155,8 @@ def sample_batch(cfg: TaskConfig, cells: PlaceCells | HeadDirectionCells, batch_
     else:
         states = head_direction_trajectories(cfg, batch_size, steps, generator)
         inputs = wrap_angle(states.diff(dim=1))  # the turn itself (|turn| < π for any sane Δt)
-    code = cells.encode(states)
-    return Batch(inputs, code[:, 1:], code[:, 0], states)
+    # Encoded apart so that both are contiguous: the fused loss reads the targets as one (B·T, n_cells) matrix.
+    return Batch(inputs, cells.encode(states[:, 1:]), cells.encode(states[:, 0]), states)
 
 
 def decode_error(cfg: TaskConfig, decoded: torch.Tensor, true: torch.Tensor) -> torch.Tensor:

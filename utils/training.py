@@ -55,16 +55,51 @@ def loss_fn(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.mse_loss(outputs, targets)
 
 
+class ReadoutMSE(torch.autograd.Function):
+    """`loss_fn(states @ weight.T, targets)` with a hand-written backward.
+
+    The (B, T, n_cells) outputs are the largest tensors of a laptop-sized step (512 cells, 128 units), and
+    autograd's readout + `mse_loss` walks them about eight times (readout, residual, square, and their
+    zero-filled gradients). Here the residual is one `addmm`, the loss one dot product, and the backward two
+    matmuls from the saved residual: ≈ 1.4× faster laptop SP steps (`python -m utils bench`, tests check
+    values and gradients against autograd).
+    """
+
+    @staticmethod
+    def forward(ctx, states, weight, targets):
+        flat = states.reshape(-1, states.shape[-1])
+        residual = torch.addmm(targets.reshape(-1, targets.shape[-1]), flat, weight.T, beta=-1)  # D s − y
+        ctx.save_for_backward(flat, weight, residual)
+        ctx.states_shape = states.shape
+        return torch.dot(residual.view(-1), residual.view(-1)) / residual.numel()
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat, weight, residual = ctx.saved_tensors
+        scaled = residual * (2 * grad / residual.numel())  # d loss / d outputs
+        grad_states = (scaled @ weight).reshape(ctx.states_shape) if ctx.needs_input_grad[0] else None
+        grad_weight = scaled.T @ flat if ctx.needs_input_grad[1] else None
+        return grad_states, grad_weight, None
+
+
+def readout_mse(net: Network, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The training loss from hidden states: equal to `loss_fn(net.readout(states), targets)`."""
+    return ReadoutMSE.apply(states, net.readout.weight, targets)
+
+
 def train_step(net: Network, optimizer: torch.optim.Optimizer, batch: Batch, noise_gen: torch.Generator,
                forward=None) -> float:
     """One Adam step on one batch; returns the training loss.
 
-    `forward(inputs, h0, generator=…)` defaults to the network itself; the benchmark passes the released
-    code's loop (`baseline.baseline_forward`) so both sides time exactly the same step around it.
+    By default the network's loop with the readout fused into the loss (`readout_mse`). The benchmark passes
+    `forward(inputs, h0, generator=…)`, the released code's loop (`baseline.baseline_forward`), which returns
+    outputs and is scored with `loss_fn`, as the released code does.
     """
     h0 = net.initial_state(batch.init_code)
-    _, outputs = (forward or net)(batch.inputs, h0, generator=noise_gen)
-    loss = loss_fn(outputs, batch.targets)
+    if forward is None:
+        loss = readout_mse(net, net.hidden_states(batch.inputs, h0, generator=noise_gen), batch.targets)
+    else:
+        loss = loss_fn(forward(batch.inputs, h0, generator=noise_gen)[1], batch.targets)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
