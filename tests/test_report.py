@@ -34,10 +34,22 @@ def test_every_claim_has_a_check():
         assert hasattr(report, f"check_{c['check']}"), c["id"]
 
 
+def test_theory_rows_are_counted_and_shown_apart_from_the_paper_claims():
+    rows = [{"id": "a", "figure": "fig1", "statement": "s", "threshold": "t", "value": "v", "per_seed": {},
+             "verdict": "passed"},
+            {"id": "b", "figure": "ext_score", "statement": "s", "threshold": "t", "value": "v", "per_seed": {},
+             "verdict": "failed", "group": "theory"}]
+    assert report.summary_line(rows) == "1 passed, 0 failed (theory predictions beyond the paper: 0 passed, 1 failed)"
+    md = report.to_markdown(rows, "smoke")
+    assert md.index("## Claims of the paper") < md.index("| [a]") < md.index("## Beyond the paper") < md.index("| [b]")
+    assert report.summary_line(rows[:1]) == "1 passed, 0 failed"
+    assert {c["id"].startswith("ext-") for c in report.load_claims() if report.group_of(c) == "theory"} == {True}
+
+
 def test_missing_results_are_missing_not_passed(tmp_path):
     rows = report.evaluate_claims("smoke", tmp_path)
     assert {r["verdict"] for r in rows} == {"missing"}
-    assert report.summary_line(rows) == "0 passed, 0 failed, 19 missing"
+    assert report.summary_line(rows) == "0 passed, 0 failed, 12 missing (theory predictions beyond the paper: 0 passed, 0 failed, 7 missing)"
 
 
 def test_fig2_verdicts_follow_the_thresholds(tmp_path):
@@ -92,9 +104,9 @@ def test_report_files_are_written(tmp_path):
                              "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
     assert report.main("smoke", tmp_path) == 0
     md = (tmp_path / "smoke" / "report.md").read_text()
-    assert "fig3-hd" in md and md.strip().endswith("1 passed, 0 failed, 18 missing")
+    assert "fig3-hd" in md and md.strip().endswith("1 passed, 0 failed, 11 missing (theory predictions beyond the paper: 0 passed, 0 failed, 7 missing)")
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
-    assert data["summary"] == "1 passed, 0 failed, 18 missing"
+    assert data["summary"] == "1 passed, 0 failed, 11 missing (theory predictions beyond the paper: 0 passed, 0 failed, 7 missing)"
     assert (tmp_path / "smoke" / "report.html").exists()
 
 

@@ -87,9 +87,12 @@ def _jsonable(x: Any) -> Any:
 
 
 def per_seed_and_mean(values: dict[int, Any]) -> dict[str, Any]:
-    """{seed: value} -> {"per_seed": {...}, "mean": ..., "sd": ...} (elementwise for arrays)."""
+    """{seed: value} -> {"per_seed": {...}, "mean": ..., "sd": ...} (elementwise for arrays).
+
+    The sd is the sample sd across seeds (ddof = 1, 0 for one seed), as the figures' error bars."""
     arr = np.asarray([np.asarray(v, dtype=float) for v in values.values()])
-    return {"per_seed": {str(k): v for k, v in values.items()}, "mean": arr.mean(0), "sd": arr.std(0)}
+    sd = arr.std(0, ddof=1) if len(arr) > 1 else np.zeros_like(arr.mean(0))
+    return {"per_seed": {str(k): v for k, v in values.items()}, "mean": arr.mean(0), "sd": sd}
 
 
 def write_results(name: str, results: dict[str, Any], settings: FigureSettings) -> Path:

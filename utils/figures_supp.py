@@ -115,7 +115,7 @@ class Matching:
         lines = [f"KL(quiescent ‖ active), nats, mean ± sd over {len(next(iter(self.kl.values())))} seeds:"]
         for key, (q, p) in MATCHING_KL.items():
             v = np.asarray(list(self.kl[key].values()))
-            lines.append(f"  {q:>8} ‖ {p}: {v.mean():7.3f} ± {v.std():.3f}   ({key})")
+            lines.append(f"  {q:>8} ‖ {p}: {v.mean():7.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}   ({key})")
         return "\n".join(lines)
 
     def panels(self) -> dict:

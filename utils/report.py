@@ -258,31 +258,54 @@ def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs",
     return rows
 
 
-def summary_line(rows: list[dict]) -> str:
+# The two groups of claims.yaml: the paper's own claims, and our tests of its theory (`group: theory`).
+GROUPS = {"paper": "Claims of the paper", "theory": "Beyond the paper: predictions of the theory"}
+
+
+def group_of(row: dict) -> str:
+    return row.get("group", "paper")
+
+
+def _counts(rows: list[dict]) -> str:
     n = {k: sum(r["verdict"] == k for r in rows) for k in ("passed", "failed", "missing")}
     return f"{n['passed']} passed, {n['failed']} failed" + (f", {n['missing']} missing" if n["missing"] else "")
 
 
+def summary_line(rows: list[dict]) -> str:
+    """`N passed, M failed[, K missing]` for the paper's claims, then the theory rows counted apart."""
+    paper = [r for r in rows if group_of(r) == "paper"]
+    theory = [r for r in rows if group_of(r) == "theory"]
+    return _counts(paper) + (f" (theory predictions beyond the paper: {_counts(theory)})" if theory else "")
+
+
 def to_markdown(rows: list[dict], preset: str) -> str:
-    lines = [f"# Reproduction report — `{preset}` preset", "",
-             "| claim | statement | measured (mean over seeds) | per seed | threshold | verdict |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"# Reproduction report — `{preset}` preset"]
     mark = {"passed": "✅ passed", "failed": "❌ failed", "missing": "⚪ missing"}
-    for r in rows:
-        per_seed = "<br>".join(f"{s}: {v}" for s, v in r["per_seed"].items())
-        lines.append(f"| [{r['id']}](figures/{r['figure']}.png) | {r['statement']} | {r['value']} | {per_seed} "
-                     f"| {r['threshold']} | {mark[r['verdict']]} |")
+    for group, title in GROUPS.items():
+        members = [r for r in rows if group_of(r) == group]
+        if not members:
+            continue
+        lines += ["", f"## {title}", "",
+                  "| claim | statement | measured (mean over seeds) | per seed | threshold | verdict |",
+                  "|---|---|---|---|---|---|"]
+        for r in members:
+            per_seed = "<br>".join(f"{s}: {v}" for s, v in r["per_seed"].items())
+            lines.append(f"| [{r['id']}](figures/{r['figure']}.png) | {r['statement']} | {r['value']} | {per_seed} "
+                         f"| {r['threshold']} | {mark[r['verdict']]} |")
     return "\n".join(lines + ["", summary_line(rows), ""])
 
 
 def to_html(rows: list[dict]) -> str:
     head = "<tr><th>claim</th><th>statement</th><th>measured</th><th>per seed</th><th>threshold</th><th>verdict</th></tr>"
-    body = "".join(
-        f"<tr><td><a href='#{r['figure']}'>{html.escape(r['id'])}</a></td><td>{html.escape(r['statement'])}</td>"
-        f"<td>{html.escape(r['value'])}</td><td>{'<br>'.join(html.escape(f'{s}: {v}') for s, v in r['per_seed'].items())}</td>"
-        f"<td>{html.escape(r['threshold'])}</td><td>{r['verdict']}</td></tr>" for r in rows)
-    return (f"<h2>Claims</h2><table border=1 cellpadding=4 style='border-collapse:collapse'>{head}{body}</table>"
-            f"<p><b>{summary_line(rows)}</b></p>")
+    parts = []
+    for group, title in GROUPS.items():
+        body = "".join(
+            f"<tr><td><a href='#{r['figure']}'>{html.escape(r['id'])}</a></td><td>{html.escape(r['statement'])}</td>"
+            f"<td>{html.escape(r['value'])}</td><td>{'<br>'.join(html.escape(f'{s}: {v}') for s, v in r['per_seed'].items())}</td>"
+            f"<td>{html.escape(r['threshold'])}</td><td>{r['verdict']}</td></tr>" for r in rows if group_of(r) == group)
+        if body:
+            parts.append(f"<h2>{title}</h2><table border=1 cellpadding=4 style='border-collapse:collapse'>{head}{body}</table>")
+    return "".join(parts) + f"<p><b>{html.escape(summary_line(rows))}</b></p>"
 
 
 def write_report(preset: str, outputs_dir: str | Path = "outputs") -> list[dict]:
