@@ -65,3 +65,51 @@ def test_index_lists_every_figure(smoke_outputs):
         figure = runner.figure_name(name)
         if (smoke_outputs / "smoke" / "figures" / f"{figure}.png").exists():
             assert f"figures/{figure}.png" in index and f"notebooks/{name}.ipynb" in index
+
+
+def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path, monkeypatch):
+    """The notebook phase of `figures`, with papermill replaced: concurrency, kernel environment, failure."""
+    import os
+    import threading
+    import time
+
+    import papermill as pm
+
+    running, seen, lock = [0], [], threading.Lock()
+    peak = [0]
+
+    def fake_execute(name, preset, outputs_dir, device, out_dir, extra_parameters=None):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            seen.append((name, os.environ.get("OMP_NUM_THREADS"), os.environ.get("MPLBACKEND")))
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        if name == "figC3_noise_conditions":
+            raise pm.PapermillExecutionError(3, 3, "x", "ValueError", "boom", [])
+        return out_dir / f"{name}.ipynb"
+
+    monkeypatch.setattr(runner, "train_grid", lambda *a, **k: 0)
+    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert runner.regenerate("smoke", str(tmp_path), jobs=2) == 1   # one notebook failed
+    assert sorted(n for n, _, _ in seen) == sorted(runner.select_notebooks(None))  # the others still ran
+    assert peak[0] == 2
+    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    assert {(t, b) for _, t, b in seen} == {(threads, runner.INLINE_BACKEND)}
+    assert seen[0][0] == "fig2_biased_and_kl"                      # the slowest starts first
+    assert os.environ["MPLBACKEND"] == "Agg" and "OMP_NUM_THREADS" not in os.environ  # restored
+    assert not (tmp_path / "smoke" / "report.md").exists()          # no report after a failure
+
+    monkeypatch.setattr(runner, "execute_notebook", lambda name, *a, **k: None)
+    assert runner.regenerate("smoke", str(tmp_path), jobs=2) == 0
+    assert (tmp_path / "smoke" / "report.md").exists() and (tmp_path / "smoke" / "index.html").exists()
+
+
+def test_training_cost_orders_gru_before_rnn_and_more_batches_first():
+    from utils import config as C
+    cost = lambda cond, **o: runner.training_cost(C.resolve_config("spatial", cond, 0, "laptop", o))
+    assert cost("gru_noisy_unbiased") > cost("noisy_unbiased")
+    assert cost("noisy_unbiased", batches=2000) == 2 * cost("noisy_unbiased")

@@ -128,7 +128,9 @@ PRESETS: dict[str, Preset] = {
     "laptop": Preset(
         "laptop", seeds=3,
         overrides={
-            # 128 units, 1,000 batches of 100: decoding MSE ≈ 0.014 m² and test loss ≈ 1.5e-5 for SP.
+            # 128 units, 1,000 batches of 100: decoding MSE ≈ 0.014 m² and test loss ≈ 1.5e-5 for SP. 600
+            # batches miss fig1-trained (MSE 0.024); 2,000 batches or 256 units make biased quiescence more
+            # concentrated, not less (README, "Calibration").
             "spatial": dict(n_rec=128, batch_size=100, batches=1000, save_every=250),
             "head_direction": dict(batch_size=100, batches=1500, save_every=500),
         },

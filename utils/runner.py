@@ -49,12 +49,13 @@ NOTEBOOK_SEEDS: dict[str, int] = {"ext_temperature": 2, "ext_score": 2, "ext_hd_
                                   "explore": 1}
 
 
-# Seconds each notebook took at the laptop preset (papermill's duration, one thread): `regenerate` starts the
-# slowest first. Only the order matters.
+# Seconds each notebook took in a cold laptop `make figures` (two kernels at a time, one thread each):
+# `regenerate` starts the slowest first, so no long one is left running alone. Only the order matters.
 NOTEBOOK_COST: dict[str, float] = {
-    "fig2_biased_and_kl": 451, "figC2_gru": 139, "figC1_same_quiescent_noise": 110, "ext_training_noise": 49,
-    "ext_temperature": 46, "fig3_head_direction": 34, "figC5_hd_transitions": 31, "fig1_spatial_reactivation": 26,
-    "figC3_noise_conditions": 22, "figC4_step_distance": 22, "explore": 15, "ext_score": 15, "ext_hd_metrics": 11,
+    "fig2_biased_and_kl": 52, "figC2_gru": 31, "figC1_same_quiescent_noise": 26, "ext_temperature": 24,
+    "ext_training_noise": 19, "fig1_spatial_reactivation": 15, "ext_score": 15, "fig3_head_direction": 13,
+    "figC5_hd_transitions": 12, "ext_hd_metrics": 12, "figC3_noise_conditions": 9, "figC4_step_distance": 9,
+    "explore": 8,
 }
 
 
@@ -194,7 +195,9 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
     params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device}
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
-                            kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR))
+                            kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR),
+                            # no start-up warning per kernel (TCP without encryption) between our progress lines
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     os.replace(tmp, out)
     return out
 
