@@ -180,7 +180,11 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     json.dumps(r3)  # plain JSON all the way down
     text = F.summarize(r2)
     assert "KL(quiescent column ‖ active row)" in text and "total_variance.noiseless_biased" in text
-    assert len(text.splitlines()) == 2 + 4 + 4  # title, header, 4 rows, 4 variances
+    assert len(text.splitlines()) == 2 + 4 + 4 + 9 * 2  # title, header, 4 rows, 4 variances, 9 spreads × 2
+    spread = r2["decoded_spread"]["R^σ_q"]["median_distance_from_centre"]["per_seed"]["1"]
+    r_sigma = fig2[0].runs["R^σ"][1].quiescent
+    assert spread == pytest.approx(np.median(np.linalg.norm(r_sigma.reshape(-1, 2), axis=1)))
+    assert 1 <= r2["decoded_spread"]["B_q"]["distinct_positions"]["per_seed"]["0"] <= r_sigma[..., 0].size
     assert F.summarize(r1).startswith("final_test_loss: ") and "bearing_kl_untrained" in F.summarize(r3)
     verdicts = {row["id"]: row for row in report.evaluate_claims("smoke", settings.outputs_dir)}
     for claim, row in verdicts.items():

@@ -229,13 +229,31 @@ def total_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
     return out
 
 
+def spread_of_decoded(runs: list[DecodedRuns], which: str) -> dict[int, dict[str, float]]:
+    """Per seed: the median distance from the box centre (m) and the number of distinct decoded positions of
+    the `which` ("active" or "quiescent") runs. Shows what a KL entry cannot: whether a quiescent density
+    collapsed onto a few fixed points, or (R^σ) sits in the middle of the box because the top-3 decoder
+    averages three cell centres."""
+    out = {}
+    for run in runs:
+        points = getattr(run, which).reshape(-1, 2)
+        out[run.seed] = {"median_distance_from_centre": float(np.median(A.decoded_distance_from_centre(points))),
+                         "distinct_positions": int(len(np.unique(points.round(4), axis=0)))}
+    return out
+
+
 def fig2_results(kl: KLMatrices, variance: dict[str, dict[int, float]]) -> dict:
     """`variance` maps each condition of `FIG2_CONDITIONS` to its per-seed totals."""
+    spread = {f"{label}_a": spread_of_decoded(kl.runs[label], "active") for label in KL_ROWS}
+    spread |= {f"{label}_q": spread_of_decoded(kl.runs[label], "quiescent") for label in [*KL_ROWS, "R^σ"]}
     return {
         "kl_rows": KL_ROWS,
         "kl_cols": KL_COLS,
         "kl_matrix": per_seed_and_mean(_by_seed(kl.seeds, kl.matrices)),
         "total_variance": {c: per_seed_and_mean(variance[c]) for c in FIG2_CONDITIONS},
+        "decoded_spread": {name: {stat: per_seed_and_mean({s: v[stat] for s, v in by_seed.items()})
+                                  for stat in ("median_distance_from_centre", "distinct_positions")}
+                           for name, by_seed in spread.items()},
     }
 
 
