@@ -6,15 +6,15 @@
 #   scripts/slurm_cluster.sh status   the daemons and the node; exit 0 when the cluster takes jobs
 #   scripts/slurm_cluster.sh stop     cancel its jobs, stop the daemons (state and logs are kept)
 #
-# Everything lives in $SLURM_CLUSTER_DIR (default /tmp/slurm-cluster): its own munge key and socket, its own
-# ports ($SLURM_CLUSTER_PORT..+2), database, state and logs, so a system Slurm, munge or MariaDB on the
-# machine is left alone. Clients find it through SLURM_CONF:  export SLURM_CONF=$SLURM_CLUSTER_DIR/slurm.conf
+# Everything lives in $SLURM_CLUSTER_DIR (default .slurm-cluster/ in the repository, git-ignored): its own
+# munge key and socket, its own ports ($SLURM_CLUSTER_PORT..+2), database, state and logs, so a system
+# Slurm, munge or MariaDB on the machine is left alone. Clients find it through SLURM_CONF:  export SLURM_CONF=$SLURM_CLUSTER_DIR/slurm.conf
 # Accounting goes through slurmdbd into a private MariaDB, so `sacct` lists jobs (submitit polls it too).
 # Every start is a fresh cluster: job ids and the accounting database start again from empty.
 # The daemons run as root (SlurmUser=root): a test cluster, not a production set-up.
 set -euo pipefail
 
-DIR=${SLURM_CLUSTER_DIR:-/tmp/slurm-cluster}
+DIR=${SLURM_CLUSTER_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.slurm-cluster}
 PORT=${SLURM_CLUSTER_PORT:-16817}        # slurmctld; slurmd on PORT+1, slurmdbd on PORT+2
 CLUSTER=repro
 CONF=$DIR/slurm.conf

@@ -33,7 +33,7 @@ def slurm_env():
     """The environment of a client of the test cluster, up for this module's tests only; a cluster someone
     else started is used and left up."""
     env = dict(os.environ)
-    conf = Path(env.get("SLURM_CLUSTER_DIR", "/tmp/slurm-cluster")) / "slurm.conf"
+    conf = Path(env.get("SLURM_CLUSTER_DIR", ROOT / ".slurm-cluster")) / "slurm.conf"  # the script's default
     env.update(SLURM_CONF=str(conf), MPLBACKEND="Agg")
     if cluster("status", env).returncode == 0:
         yield env
