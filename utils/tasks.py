@@ -26,9 +26,10 @@ class Batch:
         return Batch(*(t.to(device) for t in (self.inputs, self.targets, self.init_code, self.states)))
 
 
-def wrap_angle(a: torch.Tensor) -> torch.Tensor:
-    """Wrap to [−π, π)."""
-    return torch.remainder(a + math.pi, 2 * math.pi) - math.pi
+def wrap_angle(a):
+    """Wrap to [−π, π): a torch tensor or a numpy array (`%` is the floored remainder for both, and keeps
+    float32 float32)."""
+    return (a + math.pi) % (2 * math.pi) - math.pi
 
 
 # Outward normal angle of each wall: right, top, left, bottom.
@@ -62,7 +63,7 @@ def spatial_trajectories(cfg: TaskConfig, batch_size: int, steps: int, generator
         # outward normal.
         dist = np.concatenate([half - pos, half + pos], axis=1)
         nearest = dist.argmin(axis=1)
-        a = np.remainder(heading - _WALL_NORMALS[nearest] + f32(math.pi), f32(2 * math.pi)) - f32(math.pi)
+        a = wrap_angle(heading - _WALL_NORMALS[nearest])
         near = (dist[rows, nearest] < cfg.wall_margin) & (np.abs(a) < math.pi / 2)
         v = np.where(near, speed[t] * f32(cfg.wall_slowdown), speed[t])
         dtheta = turn[t] + np.where(near, np.sign(a) * (f32(math.pi / 2) - np.abs(a)), f32(0))
