@@ -21,6 +21,8 @@ def test_fast_loop_equals_per_step_loop(task, condition, gen):
     cfg, net = small(task, condition)
     batch = sample_batch(cfg.task, net.cells, 6, gen, steps=25)
     net = net.double()
+    with torch.no_grad():  # a non-zero bias, so that both loops must use it
+        net.bias.normal_(0, 0.3, generator=torch.Generator().manual_seed(1))
     inputs, code = batch.inputs.double(), batch.init_code.double()
     noise = 0.05 * torch.randn(6, 25, cfg.model.n_rec, generator=gen, dtype=torch.float64)
     grads = []
@@ -85,7 +87,13 @@ def test_same_seed_gives_bitwise_identical_weights():
     assert not torch.equal(a["cells.centres"], c["cells.centres"])
 
 
-def test_no_biases_anywhere():
-    for cond in ("noisy_unbiased", "gru_noisy_unbiased"):
-        _, net = small("spatial", cond)
-        assert not [n for n, _ in net.named_parameters() if "bias" in n]
+def test_biases_only_inside_the_nonlinearity():
+    for cond, gates in (("noisy_unbiased", 1), ("gru_noisy_unbiased", 3)):
+        cfg, net = small("spatial", cond)
+        assert [(n, p.shape) for n, p in net.named_parameters() if "bias" in n] == [("bias", (gates * cfg.model.n_rec,))]
+        assert torch.equal(net.bias, torch.zeros_like(net.bias))   # zero at initialisation
+        _, as_written = small("spatial", cond, recurrent_bias=False)
+        assert not [n for n, _ in as_written.named_parameters() if "bias" in n]
+        # the bias draws no random numbers: both variants of a seed start from the same weights
+        a, b = net.state_dict(), as_written.state_dict()
+        assert all(torch.equal(b[k], a[k]) for k in b)

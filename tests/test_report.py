@@ -29,7 +29,7 @@ def rows_by_id(tmp_path):
 
 def test_every_claim_has_a_check():
     claims = report.load_claims()
-    assert len(claims) == len({c["id"] for c in claims}) == 19
+    assert len(claims) == len({c["id"] for c in claims}) == 24
     for c in claims:
         assert hasattr(report, f"check_{c['check']}"), c["id"]
 
@@ -49,7 +49,7 @@ def test_theory_rows_are_counted_and_shown_apart_from_the_paper_claims():
 def test_missing_results_are_missing_not_passed(tmp_path):
     rows = report.evaluate_claims("smoke", tmp_path)
     assert {r["verdict"] for r in rows} == {"missing"}
-    assert report.summary_line(rows) == "0 passed, 0 failed, 12 missing (theory predictions beyond the paper: 0 passed, 0 failed, 7 missing)"
+    assert report.summary_line(rows) == "0 passed, 0 failed, 15 missing (theory predictions beyond the paper: 0 passed, 0 failed, 8 missing)"
 
 
 def test_fig2_verdicts_follow_the_thresholds(tmp_path):
@@ -104,9 +104,13 @@ def test_report_files_are_written(tmp_path):
                              "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
     assert report.main("smoke", tmp_path) == 0
     md = (tmp_path / "smoke" / "report.md").read_text()
-    assert "fig3-hd" in md and md.strip().endswith("1 passed, 0 failed, 11 missing (theory predictions beyond the paper: 0 passed, 0 failed, 7 missing)")
+    summary = "1 passed, 0 failed, 14 missing (theory predictions beyond the paper: 0 passed, 0 failed, 8 missing)"
+    assert "fig3-hd" in md and md.strip().endswith(summary)
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
-    assert data["summary"] == "1 passed, 0 failed, 11 missing (theory predictions beyond the paper: 0 passed, 0 failed, 7 missing)"
+    assert data["summary"] == summary
+    assert (data["preset"], data["variant"], data["seeds"]) == ("smoke", "default", [0, 1])
+    row = next(r for r in data["claims"] if r["id"] == "fig3-hd")
+    assert {"id", "figure", "verdict", "value", "per_seed"} <= set(row) and row["seeds"] == [0, 1]
     assert (tmp_path / "smoke" / "report.html").exists()
 
 
@@ -118,3 +122,67 @@ def test_fig3_threshold_is_absolute(tmp_path):
     write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.15, 1: 0.07}),
                              "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.5})})
     assert rows_by_id(tmp_path)["fig3-hd"]["verdict"] == "failed"   # mean 0.11 > 0.1
+
+
+def steps(active_p99, quiescent_p99, active_jumps=None, quiescent_jumps=None) -> dict:
+    """A `step_lengths` entry of fig1/fig3 results from per-seed values."""
+    def stats(p99, jumps):
+        out = {"p99": per_seed_and_mean(dict(enumerate(p99)))}
+        return out | ({"jump_fraction": per_seed_and_mean(dict(enumerate(jumps)))} if jumps else {})
+    return {"active": stats(active_p99, active_jumps), "quiescent": stats(quiescent_p99, quiescent_jumps)}
+
+
+def test_fig1_smooth_needs_every_seed(tmp_path):
+    write(tmp_path, "fig1", {"step_lengths": steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.01, 0.012])})
+    assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "passed"   # 0.012 ≤ 2 × 0.004 + 0.005; 0.25 ≤ 1.5 × 0.17
+    write(tmp_path, "fig1", {"step_lengths": steps([0.16, 0.17], [0.2, 0.26], [0.004, 0.004], [0.01, 0.012])})
+    assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "failed"   # seed 1: 0.26 > 1.5 × 0.17
+    write(tmp_path, "fig1", {"step_lengths": steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.014, 0.01])})
+    assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "failed"   # seed 0: 0.014 > 0.013
+
+
+def test_fig3_trained_and_smooth(tmp_path):
+    errors = {"noisy_unbiased": per_seed_and_mean({0: 0.05, 1: 0.06}), "noisy_biased": per_seed_and_mean({0: 0.07, 1: 0.03})}
+    write(tmp_path, "fig3", {"step_lengths": steps([0.4, 0.5], [0.6, 0.7]), "final_decode_error": errors})
+    r = rows_by_id(tmp_path)
+    assert (r["fig3-trained"]["verdict"], r["fig3-smooth"]["verdict"]) == ("passed", "passed")
+    errors["noisy_biased"] = per_seed_and_mean({0: 0.0701, 1: 0.03})
+    write(tmp_path, "fig3", {"step_lengths": steps([0.4, 0.5], [0.61, 0.7]), "final_decode_error": errors})
+    r = rows_by_id(tmp_path)
+    assert (r["fig3-trained"]["verdict"], r["fig3-smooth"]["verdict"]) == ("failed", "failed")
+
+
+def test_variance_scale_is_reported_never_passed_or_failed(tmp_path):
+    variance = {k: per_seed_and_mean({0: v, 1: v}) for k, v in
+                [("noisy_unbiased", 0.4), ("noiseless_unbiased", 0.01), ("noisy_biased", 0.1), ("noiseless_biased", 0.002)]}
+    write(tmp_path, "fig2", kl_matrix() | {"total_variance": variance})
+    rows = report.evaluate_claims("smoke", tmp_path)
+    row = next(r for r in rows if r["id"] == "fig2-variance-scale")
+    assert row["verdict"] == "reported" and "2 of 4 within" in row["value"]
+    assert report.summary_line(rows).startswith("5 passed, 0 failed, 10 missing; 1 reported without a verdict")
+    md = report.to_markdown(rows, "smoke")
+    assert md.index("## Claims of the paper") < md.index("## Reported beside") < md.index("| [fig2-variance-scale]")
+
+
+def test_constant_drive_prediction(tmp_path):
+    default, as_written = list(report.C.CONSTANT_DRIVE_MODELS)[:2]
+
+    def model(error, q_p99):
+        return {"homogeneity_error": {"2": per_seed_and_mean({0: error, 1: error})},
+                "steps_active": {"p99": per_seed_and_mean({0: 0.2, 1: 0.2})},
+                "steps_quiescent": {"p99": per_seed_and_mean({0: q_p99, 1: q_p99})}}
+    task = {default: model(0.05, 0.25), as_written: model(0.0, 1.7)}
+    write(tmp_path, "ext_constant_drive", {"spatial": task, "head_direction": task})
+    assert rows_by_id(tmp_path)["ext-constant-drive"]["verdict"] == "passed"
+    task = {default: model(0.05, 0.31), as_written: model(0.0, 1.7)}   # with the bias, 0.31 > 1.5 × 0.2
+    write(tmp_path, "ext_constant_drive", {"spatial": task, "head_direction": task})
+    assert rows_by_id(tmp_path)["ext-constant-drive"]["verdict"] == "failed"
+
+
+def test_show_claims_prints_the_figure_rows(tmp_path, capsys):
+    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
+                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
+    rows = report.show_claims("fig3", FigureSettings.create("smoke", [0, 1], "cpu", tmp_path))
+    assert [r["id"] for r in rows] == ["fig3-trained", "fig3-smooth", "fig3-hd"]
+    out = capsys.readouterr().out
+    assert "fig3-hd: PASSED" in out and "threshold: mean ≤ 0.1 nats" in out and "seed 1: 0.07" in out

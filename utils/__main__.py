@@ -128,7 +128,7 @@ def _dispatch(args) -> int:
     if args.command == "report":
         from . import report
         C.get_preset(args.preset)
-        return report.main(args.preset, args.outputs)
+        return report.main(args.preset, args.outputs, C.variant_of(parse_overrides(args.overrides)))
     if args.command == "bench":
         from . import bench
         return bench.main(as_json=args.json, repeats=args.repeats, device=args.device)

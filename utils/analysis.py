@@ -356,6 +356,34 @@ def mean_step_distance(decoded: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.diff(x, axis=1), axis=-1).mean(axis=1)
 
 
+# A decoded SP step longer than this (m) is a jump: an active step is v·Δt ≈ 0.02 m on average.
+JUMP_LENGTH = 0.2
+
+
+def step_lengths(decoded: np.ndarray, circular: bool = False) -> np.ndarray:
+    """Every step of decoded trajectories (B, T, d), flattened: the Euclidean distance (m) between consecutive
+    positions, or with `circular` the absolute wrapped change of bearing (rad)."""
+    if circular:
+        return np.abs(angular_velocity(decoded))
+    return np.linalg.norm(np.diff(np.asarray(decoded, dtype=np.float64), axis=1), axis=-1).ravel()
+
+
+def step_statistics(decoded: np.ndarray, circular: bool = False, jump: float | None = JUMP_LENGTH) -> dict[str, float]:
+    """How trajectories move, not where they go: the median and 99th percentile of `step_lengths`, and (SP) the
+    share of steps longer than `jump`. A quiescent run that jumps across the box can match the active density
+    (the KL of Fig. 2e) and still fail these."""
+    steps = step_lengths(decoded, circular)
+    out = {"median": float(np.median(steps)), "p99": float(np.percentile(steps, 99))}
+    if jump is not None:
+        out["jump_fraction"] = float(np.mean(steps > jump))
+    return out
+
+
+def hidden_norm(hidden: np.ndarray) -> np.ndarray:
+    """Mean over trajectories of ‖h‖ at each step (T,): where the scale of the state drifts in quiescence."""
+    return np.linalg.norm(np.asarray(hidden, dtype=np.float64), axis=-1).mean(axis=0)
+
+
 def decoded_distance_from_centre(decoded: np.ndarray) -> np.ndarray:
     """Distance of each decoded position from the box centre (B, T): the colour of Fig. 1f–g."""
     return np.linalg.norm(np.asarray(decoded, dtype=np.float64), axis=-1)
@@ -436,5 +464,6 @@ def bearing_histogram_kl(q_bearings: np.ndarray, p_bearings: np.ndarray, bins: i
 __all__ = ["ActiveRun", "QuiescentRun", "UniformBox", "Density", "paper_noise_std", "quiescent_noise_std",
            "initial_hidden", "active_run", "quiescent_run", "random_network_like", "flat_points", "kde",
            "box_extent", "extent_of", "kde_map", "uniform_box_density", "kl_divergence", "kl_matrix",
-           "total_variance", "mean_step_distance", "decoded_distance_from_centre", "explained_variance",
+           "total_variance", "mean_step_distance", "JUMP_LENGTH", "step_lengths", "step_statistics", "hidden_norm",
+           "decoded_distance_from_centre", "explained_variance",
            "pc_projection", "wrap", "angular_velocity", "bearing_histogram", "bearing_histogram_kl"]

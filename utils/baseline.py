@@ -25,10 +25,10 @@ def baseline_forward(net: Network, inputs: torch.Tensor, h0: torch.Tensor, noise
             (B, n), net.cfg.noise_std, net.cfg.noise_kind, generator, h0.device, h0.dtype)
         x = inputs[:, t]
         if net.cfg.cell == "rnn":
-            pre = h @ net.w_rec.weight.T + x @ net.w_in.weight.T
+            pre = h @ net.w_rec.weight.T + net.input_drive(x)
             h = h + alpha * (-h + torch.relu(pre)) + xi
         else:
-            u = x @ net.w_in.weight.T
+            u = net.input_drive(x)
             w_z, w_g = net.w_rec.weight[:n], net.w_rec.weight[n:]
             z = torch.sigmoid(h @ w_z.T + u[:, :n])
             g = torch.sigmoid(h @ w_g.T + u[:, n:2 * n])

@@ -61,7 +61,11 @@ class ModelConfig:
     n_rec: int = 512                   # recurrent units (SP 512, HD 128)
     dt_over_tau: float = 0.2           # Euler step Δt/τ (SP 0.02/0.1, HD 0.02/0.04)
     noise_std: float = 0.01            # per-step recurrent noise std σ√Δt; 0 for noiseless conditions
-    noise_kind: str = "gaussian"       # "gaussian" (paper) or "uniform" (released code: U[0,1) · noise_std)
+    noise_kind: str = "gaussian"       # "gaussian" (paper), "uniform" (released code: U[0,1) · noise_std) or
+                                       # "gaussian_uniform_moments" (Gaussian with that uniform's mean and sd)
+    recurrent_bias: bool = True        # trainable bias inside the nonlinearity, zero at init. Ours, not Eq. A.1:
+                                       # without it a zero-input ReLU network is positively homogeneous and
+                                       # quiescence jumps (docs/methods.md, "The constant drive"); False = as written
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,9 @@ PRESETS: dict[str, Preset] = {
             # batches miss fig1-trained (MSE 0.024); 2,000 batches or 256 units make biased quiescence more
             # concentrated, not less (README, "Calibration").
             "spatial": dict(n_rec=128, batch_size=100, batches=1000, save_every=250),
-            "head_direction": dict(batch_size=100, batches=1500, save_every=500),
+            # 4,000 batches of 100 (a fifth of the paper's samples): fig3-trained asks decoding MSE ≤ 0.07 rad² of
+            # every seed, and seed 0 with the bias measured 0.10–0.15 at 1,500–2,500 batches, 0.05–0.07 from 3,500.
+            "head_direction": dict(batch_size=100, batches=4000, save_every=500),
         },
         analysis=AnalysisConfig(n_variance=200, n_pca=500),
     ),
@@ -140,6 +146,43 @@ PRESETS: dict[str, Preset] = {
     "paper": Preset("paper", seeds=5, overrides={"spatial": {}, "head_direction": {}}, analysis=AnalysisConfig()),
 }
 DEFAULT_PRESET = "laptop"
+
+# Model variants a whole result set can be regenerated with (`figures --set …`): name -> config overrides.
+# "default" is this bundle's model; "as-written" is Eq. A.1 of the paper (no bias, Gaussian noise);
+# "as-released" the authors' code (no bias, U[0, 1) · σ noise). Each writes to its own `outputs/<preset>-<name>/`.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "as-written": {"recurrent_bias": False},
+    "as-released": {"recurrent_bias": False, "noise_kind": "uniform"},
+}
+
+
+# ext_constant_drive: the recurrent noise and bias of the four models it compares (SP and HD noisy unbiased).
+# Each row sets both fields, so a result set of another variant still trains these four.
+CONSTANT_DRIVE_MODELS: dict[str, dict[str, Any]] = {
+    "Gaussian + bias (default)": {"noise_kind": "gaussian", "recurrent_bias": True},
+    "Gaussian, no bias (as written)": {"noise_kind": "gaussian", "recurrent_bias": False},
+    "U[0,1)·σ, no bias (as released)": {"noise_kind": "uniform", "recurrent_bias": False},
+    "Gaussian with U's mean and sd, no bias": {"noise_kind": "gaussian_uniform_moments", "recurrent_bias": False},
+}
+
+
+def variant_of(overrides: dict[str, Any] | None) -> str:
+    """The variant whose model `overrides` (CLI strings allowed) give, or a ConfigError naming the choices."""
+    base = paper_config("spatial", "noisy_unbiased")
+    probe = apply_overrides(base, overrides or {})
+    for name, spec in VARIANTS.items():
+        if probe == apply_overrides(base, spec):
+            return name
+    choices = "; ".join(f"{n}: " + (" ".join(f"--set {k}={str(v).lower()}" for k, v in spec.items()) or "no --set")
+                        for n, spec in VARIANTS.items())
+    raise ConfigError(f"figures take only the overrides of a model variant ({choices}), got {overrides}")
+
+
+def result_set(preset: str, variant: str = "default") -> str:
+    """The folder of one result set under `outputs/`: `laptop`, `laptop-as-written`, ..."""
+    check_choice("variant", variant, VARIANTS)
+    return preset if variant == "default" else f"{preset}-{variant}"
 
 _SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 
@@ -211,7 +254,8 @@ def _coerce(name: str, value: Any, typ: type) -> Any:
 
 _TYPES = {f.name: {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
           for cls in _SECTIONS.values() for f in fields(cls)}
-_CHOICES = {"name": TASKS, "cell": ("rnn", "gru"), "noise_kind": ("gaussian", "uniform")}
+NOISE_KINDS = ("gaussian", "uniform", "gaussian_uniform_moments")
+_CHOICES = {"name": TASKS, "cell": ("rnn", "gru"), "noise_kind": NOISE_KINDS}
 _NON_NEGATIVE = {"noise_std", "weight_decay", "anchor_drift", "wall_margin"}
 
 
@@ -278,4 +322,17 @@ def from_dict(d: dict[str, Any]) -> RunConfig:
 def config_hash(cfg: RunConfig) -> str:
     """Short digest of every field (floats by repr, so 0.1 and 0.10000001 differ)."""
     text = json.dumps(to_dict(cfg), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Bump by hand whenever a change to tasks.py, models.py or training.py alters what training produces for an
+# unchanged config (a new draw order, another initialisation, a changed step): the run hash then changes, so
+# the cache trains new models instead of silently reusing ones the old code made.
+# 1: the code up to the constant-drive change; 2: `recurrent_bias` and the noise kinds of issue 13.
+MODEL_CODE_VERSION = 2
+
+
+def run_hash(cfg: RunConfig) -> str:
+    """The cache key of a trained model: its config and the model-code version that trained it."""
+    text = f"{config_hash(cfg)}/code{MODEL_CODE_VERSION}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -27,12 +27,15 @@ class FigureSettings:
     device: str
     outputs_dir: Path
     analysis: C.AnalysisConfig
+    variant: str = "default"   # the model variant (config.VARIANTS) of every network the notebook loads
 
     @classmethod
     def create(cls, preset: str = C.DEFAULT_PRESET, seeds: Any = None, device: str = "cpu",
-               outputs_dir: str | Path = "../outputs", **analysis_overrides: Any) -> "FigureSettings":
+               outputs_dir: str | Path = "../outputs", variant: str = "default",
+               **analysis_overrides: Any) -> "FigureSettings":
         """Validate a notebook's parameters; `None` analysis sizes and seeds come from the preset."""
         p = C.get_preset(preset)
+        C.result_set(preset, variant)  # a ConfigError naming the variants
         if seeds is None:
             seeds = range(p.seeds)
         elif isinstance(seeds, int) and not isinstance(seeds, bool):
@@ -56,17 +59,27 @@ class FigureSettings:
         for k, v in sizes.items():
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise C.ConfigError(f"{k} must be a positive integer, got {v!r}")
-        return cls(preset, seeds, device, Path(outputs_dir), dataclasses.replace(p.analysis, **sizes))
+        return cls(preset, seeds, device, Path(outputs_dir), dataclasses.replace(p.analysis, **sizes), variant)
+
+    def model_overrides(self, **overrides) -> dict[str, Any]:
+        """The variant's config overrides, then the caller's (a notebook's own model choices win)."""
+        return C.VARIANTS[self.variant] | overrides
 
     def networks(self, task: str, condition: str, **overrides) -> list:
-        """The trained networks of one condition, one per seed (trained now if missing)."""
+        """The trained networks of one condition, one per seed (trained now if missing). Models of every variant
+        share the preset's cache (`outputs/<preset>/models/`); their config hashes keep them apart."""
         from .training import get_model
-        return [get_model(task, condition, s, self.preset, self.outputs_dir, self.device, **overrides)
-                for s in self.seeds]
+        return [get_model(task, condition, s, self.preset, self.outputs_dir, self.device,
+                          **self.model_overrides(**overrides)) for s in self.seeds]
+
+    @property
+    def result_set(self) -> str:
+        """Where this notebook's figures and results go: `outputs/<preset>[-<variant>]/`."""
+        return C.result_set(self.preset, self.variant)
 
     @property
     def figures_dir(self) -> Path:
-        return self.outputs_dir / self.preset / "figures"
+        return self.outputs_dir / self.result_set / "figures"
 
 
 def _jsonable(x: Any) -> Any:
@@ -96,14 +109,15 @@ def per_seed_and_mean(values: dict[int, Any]) -> dict[str, Any]:
 
 
 def write_results(name: str, results: dict[str, Any], settings: FigureSettings) -> Path:
-    """Write `<outputs>/<preset>/results/<name>.json` atomically, with the settings that made it."""
-    path = settings.outputs_dir / settings.preset / "results" / f"{name}.json"
+    """Write `<outputs>/<result set>/results/<name>.json` atomically, with the settings that made it."""
+    path = settings.outputs_dir / settings.result_set / "results" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"figure": name, "preset": settings.preset, "seeds": list(settings.seeds),
+    payload = {"figure": name, "preset": settings.preset, "variant": settings.variant, "seeds": list(settings.seeds),
                "analysis": dataclasses.asdict(settings.analysis), "results": results}
     return atomic_write_text(path, json.dumps(_jsonable(payload), indent=1))  # temporary file, then rename
 
 
-def read_results(name: str, preset: str, outputs_dir: str | Path = "outputs") -> dict[str, Any] | None:
-    path = Path(outputs_dir) / preset / "results" / f"{name}.json"
+def read_results(name: str, result_set: str, outputs_dir: str | Path = "outputs") -> dict[str, Any] | None:
+    """A figure's results JSON from `<outputs>/<result set>/results/` (`result_set` as `config.result_set`)."""
+    path = Path(outputs_dir) / result_set / "results" / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None

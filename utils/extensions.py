@@ -63,13 +63,14 @@ HD_COLS = ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
 
 # ext_training_noise: label -> (SP condition, config overrides). Per-step noise variance σ²Δt = noise_std²;
 # "0" and "1e-4" are the noiseless_unbiased / noisy_unbiased networks of the figures; "uniform" is the released
-# code's noise U[0, 1) · 0.01 (mean 0.005, variance 1e-4 / 12). `utils.runner.NOTEBOOKS` lists the same models.
+# code's model: noise U[0, 1) · 0.01 (mean 0.005, variance 1e-4 / 12) and no bias, the network of
+# ext_constant_drive's "as released" row. `utils.runner.NOTEBOOKS` lists the same models.
 TRAINING_NOISE = {
     "0": ("noiseless_unbiased", {}),
     "1e-5": ("noisy_unbiased", {"noise_std": math.sqrt(1e-5)}),
     "1e-4": ("noisy_unbiased", {}),
     "1e-3": ("noisy_unbiased", {"noise_std": math.sqrt(1e-3)}),
-    "uniform": ("noisy_unbiased", {"noise_kind": "uniform"}),
+    "uniform": ("noisy_unbiased", {"noise_kind": "uniform", "recurrent_bias": False}),
 }
 
 NOISELESS = "#7b3294"   # noiseless-trained networks
@@ -93,7 +94,7 @@ def _seeded(settings: FigureSettings, task: str, condition: str, **overrides) ->
 
 def compose(result, name: str, settings: FigureSettings):
     """Draw and save `name` (and `name_<key>` per panel) from a result's panels, layout and figure keywords."""
-    return P.compose_figure(result.panels(), result.layout, name, settings.outputs_dir, settings.preset,
+    return P.compose_figure(result.panels(), result.layout, name, settings.outputs_dir, settings.result_set,
                             **result.figure_kw)
 
 
@@ -510,8 +511,8 @@ def quiescent_drift(net: Network, hidden: np.ndarray) -> np.ndarray:
         raise ValueError("quiescent_drift is written for the vanilla RNN")
     w = net.w_rec.weight
     h = torch.as_tensor(np.asarray(hidden), dtype=w.dtype, device=w.device)
-    zeros = torch.zeros_like(h)
-    return (rnn_step(h, zeros, zeros, w, net.alpha) - h).cpu().numpy().astype(np.float64)
+    drive = net.input_drive(h.new_zeros(h.shape[0], net.w_in.in_features))  # the bias, or zero
+    return (rnn_step(h, drive, torch.zeros_like(h), w, net.alpha) - h).cpu().numpy().astype(np.float64)
 
 
 def cosines(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -861,7 +862,8 @@ def hd_metrics(settings: FigureSettings, kappa: float = VM_KAPPA) -> HDMetrics:
 
 
 def noise_moments(std: float, kind: str) -> tuple[float, float]:
-    """(mean, variance) of one per-step noise sample: Gaussian N(0, std²) or the released code's U[0, 1) · std."""
+    """(mean, variance) of one per-step noise sample: Gaussian N(0, std²), or the released code's U[0, 1) · std and
+    the Gaussian with its moments (`models.draw_noise`)."""
     return (0.0, std ** 2) if kind == "gaussian" else (std / 2, std ** 2 / 12)
 
 
@@ -1027,7 +1029,8 @@ def explore_view(settings: FigureSettings, task: str, condition: str, seed: int,
         raise C.ConfigError(f"steps must be an integer >= 2, got {steps!r}")
     from .training import get_model
     a = settings.analysis
-    net = get_model(task, condition, seed, settings.preset, settings.outputs_dir, settings.device, progress=False)
+    net = get_model(task, condition, seed, settings.preset, settings.outputs_dir, settings.device, progress=False,
+                    **settings.model_overrides())
     std = explore_noise_std(net, noise_scale)
     act = A.active_run(net, a.n_kde, a.active_steps, seed).decoded
     q = A.quiescent_run(net, a.n_kde, steps, std, seed, keep_states=False).decoded

@@ -99,9 +99,10 @@ def explained_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
     return ExplainedVariance(seeds_of(nets), np.array(act), np.array(qui))
 
 
-def fig1_results(curves: TrainingCurves, ev: ExplainedVariance) -> dict:
+def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: "StepLengths") -> dict:
     s = curves.seeds
     return {
+        "step_lengths": steps.results(),
         "final_test_loss": per_seed_and_mean(_by_seed(s, curves.loss[:, -1])),
         "final_decode_error": per_seed_and_mean(_by_seed(s, curves.decode_error[:, -1])),
         "test_batches": curves.batches,
@@ -174,6 +175,36 @@ def decoded_runs(net: Network, analysis: AnalysisConfig, quiescent_steps: int, n
     act = A.active_run(net, analysis.n_kde, analysis.active_steps, seed).decoded if active else None
     qui = A.quiescent_run(net, analysis.n_kde, quiescent_steps, noise, seed, keep_states=False).decoded
     return DecodedRuns(seed, act, qui)
+
+
+def decoded_runs_over_seeds(nets: list[Network], analysis: AnalysisConfig) -> list[DecodedRuns]:
+    """Per network: `n_kde` active trajectories and quiescent ones of `quiescent_steps_kl` (noise √2 × trained)
+    from the same starts: the runs of Fig. 2e, and of the trajectory-level claims."""
+    return [decoded_runs(net, analysis, analysis.quiescent_steps_kl) for net in nets]
+
+
+@dataclass
+class StepLengths:
+    """How decoded trajectories move, per seed: `analysis.step_statistics` of active and of quiescent runs."""
+    seeds: list[int]
+    active: list[dict[str, float]]
+    quiescent: list[dict[str, float]]
+
+    def results(self) -> dict:
+        return {run: {stat: per_seed_and_mean(_by_seed(self.seeds, [v[stat] for v in stats])) for stat in stats[0]}
+                for run, stats in (("active", self.active), ("quiescent", self.quiescent))}
+
+
+def step_lengths_over_seeds(runs: list[DecodedRuns], circular: bool = False) -> StepLengths:
+    """Step statistics of each seed's active and quiescent decoded runs (SP: metres and jumps; HD: |Δθ|)."""
+    jump = None if circular else A.JUMP_LENGTH
+    return StepLengths([r.seed for r in runs], [A.step_statistics(r.active, circular, jump) for r in runs],
+                       [A.step_statistics(r.quiescent, circular, jump) for r in runs])
+
+
+def final_decode_errors(nets: list[Network]) -> dict[int, float]:
+    """Each network's decoding error on its test batch at the end of training (from its metrics.json)."""
+    return {seed_of(net): float(net.metrics["test_decode_error"][-1]) for net in nets}
 
 
 @dataclass
@@ -298,9 +329,12 @@ def bearings_over_seeds(nets: list[Network], analysis: AnalysisConfig, bins: int
         runs)
 
 
-def fig3_results(b: BearingStats) -> dict:
+def fig3_results(b: BearingStats, steps: StepLengths, final_errors: dict[str, dict[int, float]]) -> dict:
+    """`final_errors`: condition -> per-seed final decoding MSE (rad²) of the HD networks checked by fig3-trained."""
     s = b.seeds
     return {
+        "step_lengths": steps.results(),
+        "final_decode_error": {c: per_seed_and_mean(v) for c, v in final_errors.items()},
         "bearing_kl": per_seed_and_mean(_by_seed(s, b.kl)),
         "bearing_kl_untrained": per_seed_and_mean(_by_seed(s, b.kl_untrained)),
         "histogram_edges": b.edges,
@@ -369,4 +403,5 @@ __all__ = ["N_PCS", "BEARING_BINS", "NETWORKS", "KL_ROWS", "KL_COLS", "FIG2_COND
            "training_curves", "ExplainedVariance", "explained_variance_over_seeds", "fig1_results", "Example",
            "reactivation_example", "DensityMaps", "density_maps", "DecodedRuns", "decoded_runs", "KLMatrices",
            "kl_over_seeds", "total_variance_over_seeds", "fig2_results", "BearingStats", "bearings_over_seeds",
-           "fig3_results", "summarize", "colorbar_beside", "show_saved"]
+           "fig3_results", "decoded_runs_over_seeds", "StepLengths", "step_lengths_over_seeds", "final_decode_errors",
+           "summarize", "colorbar_beside", "show_saved"]

@@ -26,9 +26,16 @@ HD_ACTIVE_EXAMPLE_STEPS = 50
 HD_QUIESCENT_STEPS = 500      # also the length of the quiescent runs behind the angular-velocity histograms
 EXAMPLES_C3 = 5               # trajectories drawn per panel of Suppl. C.3
 
-# Suppl. C.4 axes (m per step); widened only if the data exceed them.
+# The paper's axes. Suppl. C.4 (m per step) is widened only if the data exceed it; Suppl. C.5e–f keeps the paper's
+# limits, so what lies beyond them is counted and printed on the panel (`share_beyond`).
 STEP_DISTANCE_YLIM = {"unbiased": (0, 0.6), "biased": (0, 0.06)}
 ANGULAR_XLIM = {"active_biased": (-0.5, 0.5), "quiescent_biased": (-0.2, 0.2), "quiescent_unbiased": (-0.2, 0.2)}
+
+
+def share_beyond(values: np.ndarray, limits: tuple[float, float]) -> float:
+    """The fraction of `values` outside the closed interval `limits` (what a panel with the paper's axis hides)."""
+    v = np.asarray(values, dtype=float).ravel()
+    return float(np.mean((v < limits[0]) | (v > limits[1])))
 
 
 def noisy_quiescence_std(task: str = "spatial") -> float:
@@ -39,7 +46,7 @@ def noisy_quiescence_std(task: str = "spatial") -> float:
 
 def compose(result, name: str, settings: FigureSettings):
     """Draw and save a figure (`name`, and `name_<key>` per panel) from a result's panels and layout."""
-    return P.compose_figure(result.panels(), result.layout, name, settings.outputs_dir, settings.preset,
+    return P.compose_figure(result.panels(), result.layout, name, settings.outputs_dir, settings.result_set,
                             **result.figure_kw)
 
 
@@ -333,12 +340,17 @@ class StepDistances:
                                           "median": float(np.median(self.pooled(b, r))),
                                           "mean": float(np.mean(self.pooled(b, r)))}
                                       for r, per in regimes.items()} for b, regimes in self.values.items()},
+                "share_beyond_paper_axis": {b: {r: share_beyond(self.pooled(b, r), STEP_DISTANCE_YLIM[b]) for r in REGIMES}
+                                            for b in self.values},
                 "quiescent_noise_std": self.noise_std}
 
     def summary(self) -> str:
         lines = ["median step distance (m/step), all seeds pooled:"]
         for b in self.values:
             lines.append(f"  {b:>8}: " + ", ".join(f"{r} {np.median(self.pooled(b, r)):.4f}" for r in REGIMES))
+        lines.append("share of trajectories above the paper's axis (unbiased 0.6, biased 0.06 m/step):")
+        for b, shares in self.results()["share_beyond_paper_axis"].items():
+            lines.append(f"  {b:>8}: " + ", ".join(f"{r} {v:.1%}" for r, v in shares.items()))
         return "\n".join(lines)
 
     def ylim(self, bias: str) -> tuple[float, float]:
@@ -354,6 +366,11 @@ class StepDistances:
                 P.plot_boxes(ax, {r: self.pooled(bias, r) for r in REGIMES}, colors=colors, ylim=self.ylim(bias),
                              ylabel="mean step distance (m)", rotation=30)
                 ax.set_title(bias)
+                top = STEP_DISTANCE_YLIM[bias][1]
+                if self.ylim(bias)[1] > top:  # the axis was widened: mark the paper's limit
+                    ax.axhline(top, color="0.5", lw=0.6, ls=":")
+                    ax.text(0.02, top, f"paper's axis ({top:g})", transform=ax.get_yaxis_transform(), fontsize=5,
+                            va="bottom", color="0.4")
             return draw
         return {"a": panel("unbiased"), "b": panel("biased")}
 
@@ -393,6 +410,8 @@ class HDTransitions:
         return {"angular_velocity_mean": {r: per_seed_and_mean(self.means(r)) for r in HD_RUNS},
                 "angular_velocity_sd": {r: per_seed_and_mean({s: float(v.std()) for s, v in self.velocity[r].items()})
                                         for r in HD_RUNS},
+                "share_beyond_paper_axis": {r: per_seed_and_mean({s: share_beyond(v, ANGULAR_XLIM[r])
+                                                                  for s, v in self.velocity[r].items()}) for r in HD_RUNS},
                 "example_steps": {r: len(v) for r, v in self.examples.items()}, "quiescent_noise_std": self.noise_std}
 
     def summary(self) -> str:
@@ -402,7 +421,13 @@ class HDTransitions:
             m = self.means(r)
             lines.append(f"  {r:<19} " + "  ".join(f"{v:+.4f}" for v in m.values())
                          + f"   mean {np.mean(list(m.values())):+.4f}")
+        lines.append("share of steps beyond the paper's axis (panels d–f), all seeds pooled:")
+        for r in HD_RUNS:
+            lines.append(f"  {r:<19} {self.pooled_share(r):.1%} beyond ±{ANGULAR_XLIM[r][1]:g} rad/step")
         return "\n".join(lines)
+
+    def pooled_share(self, run: str) -> float:
+        return share_beyond(np.concatenate(list(self.velocity[run].values())), ANGULAR_XLIM[run])
 
     def panels(self) -> dict:
         out = {}
@@ -412,7 +437,7 @@ class HDTransitions:
         for key, run in zip("def", HD_RUNS):
             color = P.ACTIVE if run.startswith("active") else P.QUIESCENT
             out[key] = _hist_panel(np.concatenate(list(self.velocity[run].values())), color, ANGULAR_XLIM[run],
-                                   HD_TITLES[run])
+                                   f"{HD_TITLES[run]}\n{self.pooled_share(run):.0%} beyond the axis")
         return out
 
 
@@ -455,4 +480,4 @@ def figC5(settings: FigureSettings) -> HDTransitions:
 
 __all__ = ["MATCHING_KL", "KL_LABELS", "matching_kls", "Matching", "matching", "figC1", "figC2",
            "REGIMES", "QUIESCENT_REGIMES", "regime_decoded", "NoiseConditions", "figC3", "StepDistances", "figC4",
-           "HDTransitions", "figC5", "plot_kl_bars", "compose", "noisy_quiescence_std"]
+           "HDTransitions", "figC5", "plot_kl_bars", "compose", "noisy_quiescence_std", "share_beyond"]

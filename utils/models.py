@@ -40,19 +40,29 @@ def gru_step(h, drive, noise, w_zg, w_r, alpha: float):
 
 
 def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, device, dtype=torch.float32):
-    """All the recurrent noise of a run at once: Gaussian N(0, std²) or the released code's U[0,1)·std."""
+    """All the recurrent noise of a run at once: Gaussian N(0, std²), the released code's U[0,1)·std, or
+    "gaussian_uniform_moments", a Gaussian with that uniform's mean std/2 and sd std/√12 (the released noise's
+    constant drive without its shape)."""
     if std == 0:
         return torch.zeros(shape, device=device, dtype=dtype)
-    draw = torch.randn if kind == "gaussian" else torch.rand
     # Scaled in place: the same numbers as std * draw(…) without a second (T, B, N) tensor.
-    return draw(shape, generator=generator, device=device, dtype=dtype).mul_(std)
+    if kind == "gaussian":
+        return torch.randn(shape, generator=generator, device=device, dtype=dtype).mul_(std)
+    if kind == "uniform":
+        return torch.rand(shape, generator=generator, device=device, dtype=dtype).mul_(std)
+    if kind == "gaussian_uniform_moments":
+        return torch.randn(shape, generator=generator, device=device, dtype=dtype).mul_(std / 12 ** 0.5).add_(std / 2)
+    raise ValueError(f"unknown noise kind {kind!r}")
 
 
 class Network(nn.Module):
     """Encoder (start cells -> r0), a CT-RNN or CT-GRU core, and a linear readout to the target cells.
 
-    No biases anywhere. The target cells are a submodule, so the place-cell centres travel in the
-    `state_dict` and a loaded network decodes with the cells it was trained on.
+    With `recurrent_bias` the nonlinearity gets a trainable bias b, zero at initialisation:
+    ReLU(W_rec r + W_in Δs + b) (GRU: one for each gate and for the candidate), our deviation from Eq. A.1 that
+    lets zero-input dynamics have a scale (see `ModelConfig.recurrent_bias`). No other biases. The target
+    cells are a submodule, so the place-cell centres travel in the `state_dict` and a loaded network decodes
+    with the cells it was trained on.
     """
 
     def __init__(self, task: TaskConfig, model: ModelConfig, generator: torch.Generator):
@@ -66,11 +76,16 @@ class Network(nn.Module):
         self.w_rec = nn.Linear(n, (2 if model.cell == "gru" else 1) * n, bias=False)  # RNN: W_rec; GRU: [W_z; W_g]
         self.w_r = nn.Linear(n, n, bias=False) if model.cell == "gru" else None   # GRU candidate weights
         self.readout = nn.Linear(n, n_out, bias=False)
+        # Added to the input drive W_in Δs, which enters every gate inside its nonlinearity.
+        self.bias = nn.Parameter(torch.zeros(gates * n)) if model.recurrent_bias else None
         self._init_weights(generator)
 
     def _init_weights(self, generator: torch.Generator):
-        # PyTorch's nn.Linear default (uniform ±1/√fan_in), drawn from our generator for reproducibility.
+        # PyTorch's nn.Linear default (uniform ±1/√fan_in), drawn from our generator for reproducibility. The
+        # bias stays zero and draws nothing, so both variants of one seed start from the same weights.
         for p in self.parameters():
+            if p.ndim == 1:
+                continue
             bound = 1 / p.shape[1] ** 0.5
             with torch.no_grad():
                 p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * bound)
@@ -101,17 +116,21 @@ class Network(nn.Module):
             noise = draw_noise((T, B, self.cfg.n_rec), std, self.cfg.noise_kind, generator, h0.device, h0.dtype)
         else:
             noise = noise.transpose(0, 1)
-        w_in = self.w_in.weight.T
         h, states = h0, []
         if self.cfg.cell == "rnn":
             for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
-                h = rnn_step(h, x @ w_in, xi, self.w_rec.weight, self.alpha)
+                h = rnn_step(h, self.input_drive(x), xi, self.w_rec.weight, self.alpha)
                 states.append(h)
         else:
             for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
-                h = gru_step(h, x @ w_in, xi, self.w_rec.weight, self.w_r.weight, self.alpha)
+                h = gru_step(h, self.input_drive(x), xi, self.w_rec.weight, self.w_r.weight, self.alpha)
                 states.append(h)
         return torch.stack(states, dim=1)
+
+    def input_drive(self, x: torch.Tensor) -> torch.Tensor:
+        """W_in Δs (+ b) of one step, (B, gates · N): one `addmm` with the bias, one matmul without."""
+        w_in = self.w_in.weight.T
+        return x @ w_in if self.bias is None else torch.addmm(self.bias, x, w_in)
 
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
         """Outputs (..., n_cells) -> decoded positions (..., 2) or bearings (..., 1)."""

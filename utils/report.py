@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import yaml
 
+from . import config as C
 from .experiments import read_results
 from .files import atomic_write_text
 
@@ -23,7 +24,7 @@ CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
 
 @dataclass
 class Verdict:
-    passed: bool
+    passed: bool | None                                 # None: a number reported beside the paper's, no verdict
     value: str                                          # the measured statistic, formatted
     per_seed: dict[str, str] = field(default_factory=dict)  # seed -> formatted value
 
@@ -112,6 +113,50 @@ def check_fig3_hd(r: dict) -> Verdict:
     trained, untrained = _mean(r["bearing_kl"]), _mean(r["bearing_kl_untrained"])
     return Verdict(trained <= 0.1, f"{_fmt(trained)} (untrained network: {_fmt(untrained)})",
                    {s: _fmt(v) for s, v in r["bearing_kl"]["per_seed"].items()})
+
+
+def check_fig1_smooth(r: dict) -> Verdict:
+    act, qui = r["step_lengths"]["active"], r["step_lengths"]["quiescent"]
+    seeds = act["p99"]["per_seed"]
+    jumps = {s: (qui["jump_fraction"]["per_seed"][s], act["jump_fraction"]["per_seed"][s]) for s in seeds}
+    p99 = {s: (qui["p99"]["per_seed"][s], act["p99"]["per_seed"][s]) for s in seeds}
+    ok = {s: jumps[s][0] <= 2 * jumps[s][1] + 0.005 and p99[s][0] <= 1.5 * p99[s][1] for s in seeds}
+    return Verdict(all(ok.values()),
+                   f"steps > 0.2 m: quiescent {_mean(qui['jump_fraction']):.2%} vs active "
+                   f"{_mean(act['jump_fraction']):.2%}; p99 step: quiescent {_fmt(_mean(qui['p99']))} m vs active "
+                   f"{_fmt(_mean(act['p99']))} m",
+                   {s: f"jumps {jumps[s][0]:.2%}/{jumps[s][1]:.2%}, p99 {_fmt(p99[s][0])}/{_fmt(p99[s][1])} m"
+                    for s in seeds})
+
+
+def check_fig3_smooth(r: dict) -> Verdict:
+    act, qui = r["step_lengths"]["active"]["p99"], r["step_lengths"]["quiescent"]["p99"]
+    per = {s: (qui["per_seed"][s], act["per_seed"][s]) for s in act["per_seed"]}
+    return Verdict(all(q <= 1.5 * a for q, a in per.values()),
+                   f"p99 |Δθ|: quiescent {_fmt(_mean(qui))} vs active {_fmt(_mean(act))} rad/step",
+                   {s: f"{_fmt(q)}/{_fmt(a)}" for s, (q, a) in per.items()})
+
+
+def check_fig3_trained(r: dict) -> Verdict:
+    err = r["final_decode_error"]
+    per = {f"{c} {s}": v for c in ("noisy_unbiased", "noisy_biased") for s, v in err[c]["per_seed"].items()}
+    return Verdict(all(v <= 0.07 for v in per.values()),
+                   f"unbiased {_fmt(_mean(err['noisy_unbiased']))}, biased {_fmt(_mean(err['noisy_biased']))} rad²",
+                   {k: _fmt(v) for k, v in per.items()})
+
+
+# The top of the y axis of the paper's Fig. 2f (total quiescent variance, m²).
+PAPER_VARIANCE_AXIS = 0.02
+
+
+def check_fig2_variance_scale(r: dict) -> Verdict:
+    tv = r["total_variance"]
+    labels = {"noisy_unbiased": "U^σ", "noiseless_unbiased": "U", "noisy_biased": "B^σ", "noiseless_biased": "B"}
+    inside = sum(_mean(tv[c]) <= PAPER_VARIANCE_AXIS for c in labels)
+    return Verdict(None, ", ".join(f"{label} {_fmt(_mean(tv[c]))}" for c, label in labels.items())
+                   + f" m² ({inside} of 4 within the paper's 0–{PAPER_VARIANCE_AXIS} axis)",
+                   {s: ", ".join(f"{label} {_fmt(tv[c]['per_seed'][s])}" for c, label in labels.items())
+                    for s in tv["noisy_unbiased"]["per_seed"]})
 
 
 def _matching(r: dict) -> Verdict:
@@ -233,33 +278,59 @@ def check_ext_training_noise(r: dict) -> Verdict:
                    f"{_fmt(spread)}); decoding MSE " + ", ".join(f"{k} {_fmt(v)}" for k, v in mse.items()))
 
 
+def check_ext_constant_drive(r: dict) -> Verdict:
+    default, as_written = list(C.CONSTANT_DRIVE_MODELS)[:2]
+    ok, parts, per_seed = True, [], {}
+    for task, short in (("spatial", "SP"), ("head_direction", "HD")):
+        def p99_ratio(label):
+            m = r[task][label]
+            return {s: q / m["steps_active"]["p99"]["per_seed"][s] for s, q in m["steps_quiescent"]["p99"]["per_seed"].items()}
+        homogeneous = r[task][as_written]["homogeneity_error"]["2"]["per_seed"]
+        broken = r[task][default]["homogeneity_error"]["2"]["per_seed"]
+        smooth, jumpy = p99_ratio(default), p99_ratio(as_written)
+        ok &= (all(v <= 1e-6 for v in homogeneous.values()) and all(v >= 1e-3 for v in broken.values())
+               and all(v <= 1.5 for v in smooth.values()))
+        parts.append(f"{short}: homogeneity error without bias {_fmt(max(homogeneous.values()))}, with bias "
+                     f"{_fmt(min(broken.values()))}; p99 step q/a with bias {_fmt(np.mean(list(smooth.values())))}, "
+                     f"without {_fmt(np.mean(list(jumpy.values())))}")
+        for s in smooth:
+            per_seed[f"{short} {s}"] = (f"error {_fmt(homogeneous[s])} / {_fmt(broken[s])}, "
+                                        f"p99 q/a {_fmt(smooth[s])} / {_fmt(jumpy[s])}")
+    return Verdict(ok, "; ".join(parts), per_seed)
+
+
 def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
     return yaml.safe_load(path.read_text())
 
 
-def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs",
-                    claims: list[dict] | None = None) -> list[dict[str, Any]]:
-    """One row per claim: the claim's fields, the verdict ('passed', 'failed' or 'missing') and values."""
+def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs", claims: list[dict] | None = None,
+                    variant: str = "default") -> list[dict[str, Any]]:
+    """One row per claim: the claim's fields, the verdict ('passed', 'failed', 'reported' or 'missing'), the
+    values, and the seeds they rest on."""
     rows = []
     checks: dict[str, Callable[[dict], Verdict]] = {k[len("check_"):]: v for k, v in globals().items()
                                                      if k.startswith("check_")}
     for claim in claims or load_claims():
-        results = read_results(claim["figure"], preset, outputs_dir)
+        results = read_results(claim["figure"], C.result_set(preset, variant), outputs_dir)
         row = dict(claim)
         if results is None:
-            row |= {"verdict": "missing", "value": "", "per_seed": {}}
+            row |= {"verdict": "missing", "value": "", "per_seed": {}, "seeds": []}
         else:
+            row["seeds"] = results.get("seeds", [])
             try:
                 v = checks[claim["check"]](results["results"])
-                row |= {"verdict": "passed" if v.passed else "failed", "value": v.value, "per_seed": v.per_seed}
+                verdict = "reported" if v.passed is None else "passed" if v.passed else "failed"
+                row |= {"verdict": verdict, "value": v.value, "per_seed": v.per_seed}
             except (KeyError, IndexError, TypeError, ValueError) as err:  # results of an older notebook
                 row |= {"verdict": "missing", "value": f"results incomplete: {err!r}", "per_seed": {}}
         rows.append(row)
     return rows
 
 
-# The two groups of claims.yaml: the paper's own claims, and our tests of its theory (`group: theory`).
-GROUPS = {"paper": "Claims of the paper", "theory": "Beyond the paper: predictions of the theory"}
+# The groups of claims.yaml: the paper's own claims, numbers reported beside the paper's axes without a verdict
+# (`group: reported`), and our tests of its theory (`group: theory`).
+GROUPS = {"paper": "Claims of the paper", "reported": "Reported beside the paper's figures (no verdict)",
+          "theory": "Beyond the paper: predictions of the theory"}
 
 
 def group_of(row: dict) -> str:
@@ -272,26 +343,30 @@ def _counts(rows: list[dict]) -> str:
 
 
 def summary_line(rows: list[dict]) -> str:
-    """`N passed, M failed[, K missing]` for the paper's claims, then the theory rows counted apart."""
+    """`N passed, M failed[, K missing]` for the paper's claims, then the theory rows counted apart; reported
+    rows are never counted as passed or failed."""
     paper = [r for r in rows if group_of(r) == "paper"]
     theory = [r for r in rows if group_of(r) == "theory"]
-    return _counts(paper) + (f" (theory predictions beyond the paper: {_counts(theory)})" if theory else "")
+    reported = sum(r["verdict"] == "reported" for r in rows)
+    return (_counts(paper) + (f"; {reported} reported without a verdict" if reported else "")
+            + (f" (theory predictions beyond the paper: {_counts(theory)})" if theory else ""))
 
 
-def to_markdown(rows: list[dict], preset: str) -> str:
-    lines = [f"# Reproduction report — `{preset}` preset"]
-    mark = {"passed": "✅ passed", "failed": "❌ failed", "missing": "⚪ missing"}
+def to_markdown(rows: list[dict], preset: str, variant: str = "default") -> str:
+    model = "" if variant == "default" else f", model {variant}"
+    lines = [f"# Reproduction report — `{preset}` preset{model}"]
+    mark = {"passed": "✅ passed", "failed": "❌ failed", "missing": "⚪ missing", "reported": "📏 reported"}
     for group, title in GROUPS.items():
         members = [r for r in rows if group_of(r) == group]
         if not members:
             continue
         lines += ["", f"## {title}", "",
-                  "| claim | statement | measured (mean over seeds) | per seed | threshold | verdict |",
-                  "|---|---|---|---|---|---|"]
+                  "| claim | statement | measured (mean over seeds) | per seed | threshold | seeds | verdict |",
+                  "|---|---|---|---|---|---|---|"]
         for r in members:
             per_seed = "<br>".join(f"{s}: {v}" for s, v in r["per_seed"].items())
             lines.append(f"| [{r['id']}](figures/{r['figure']}.png) | {r['statement']} | {r['value']} | {per_seed} "
-                         f"| {r['threshold']} | {mark[r['verdict']]} |")
+                         f"| {r['threshold']} | {len(r.get('seeds', []))} | {mark[r['verdict']]} |")
     return "\n".join(lines + ["", summary_line(rows), ""])
 
 
@@ -308,25 +383,41 @@ def to_html(rows: list[dict]) -> str:
     return "".join(parts) + f"<p><b>{html.escape(summary_line(rows))}</b></p>"
 
 
-def write_report(preset: str, outputs_dir: str | Path = "outputs") -> list[dict]:
-    """`report.md`, `report.json` and the table fragment the index page shows."""
-    rows = evaluate_claims(preset, outputs_dir)
-    base = Path(outputs_dir) / preset
+def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default") -> list[dict]:
+    """`report.md`, `report.json` and the table fragment the index page shows, in the result set's folder."""
+    rows = evaluate_claims(preset, outputs_dir, variant=variant)
+    base = Path(outputs_dir) / C.result_set(preset, variant)
     base.mkdir(parents=True, exist_ok=True)
-    for name, text in (("report.md", to_markdown(rows, preset)),
-                       ("report.json", json.dumps({"preset": preset, "claims": rows, "summary": summary_line(rows)},
-                                                  indent=1, ensure_ascii=False)),
+    seeds = sorted({s for r in rows for s in r["seeds"]})
+    payload = {"preset": preset, "variant": variant, "seeds": seeds, "claims": rows, "summary": summary_line(rows)}
+    for name, text in (("report.md", to_markdown(rows, preset, variant)),
+                       ("report.json", json.dumps(payload, indent=1, ensure_ascii=False)),
                        ("report.html", to_html(rows))):
         atomic_write_text(base / name, text)
     return rows
 
 
-def main(preset: str, outputs_dir: str | Path = "outputs") -> int:
-    rows = write_report(preset, outputs_dir)
+def main(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default") -> int:
+    rows = write_report(preset, outputs_dir, variant)
     for r in rows:
-        print(f"{r['verdict']:>8}  {r['id']:<18} {r['value']}")
+        print(f"{r['verdict']:>8}  {r['id']:<20} {r['value']}")
     print(summary_line(rows))
     return 0
 
 
-__all__ = ["Verdict", "evaluate_claims", "write_report", "summary_line", "load_claims"]
+def show_claims(figure: str, settings) -> list[dict]:
+    """The closing cell of a notebook: its figure's claim rows, measured from the results it has just written
+    with the report's own checks, printed as value, threshold and verdict."""
+    rows = [r for r in evaluate_claims(settings.preset, settings.outputs_dir, variant=settings.variant)
+            if r["figure"] == figure]
+    for r in rows:
+        print(f"{r['id']}: {r['verdict'].upper()}\n  claim:     {r['statement']}\n  measured:  {r['value']}\n"
+              f"  threshold: {r['threshold']}")
+        for seed, value in r["per_seed"].items():
+            print(f"    seed {seed}: {value}")
+    if not rows:
+        print(f"no claim of data/claims.yaml is measured on {figure}")
+    return rows
+
+
+__all__ = ["Verdict", "evaluate_claims", "write_report", "summary_line", "load_claims", "show_claims"]

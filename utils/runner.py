@@ -26,7 +26,7 @@ _SP_RNN = [("spatial", c) for c in ("noisy_unbiased", "noisy_biased", "noiseless
 NOTEBOOKS: dict[str, list[tuple]] = {  # (task, condition[, overrides])
     "fig1_spatial_reactivation": [("spatial", "noisy_unbiased")],
     "fig2_biased_and_kl": _SP_RNN,
-    "fig3_head_direction": [("head_direction", "noisy_unbiased")],
+    "fig3_head_direction": [("head_direction", "noisy_unbiased"), ("head_direction", "noisy_biased")],
     "figC1_same_quiescent_noise": [("spatial", "noisy_unbiased"), ("spatial", "noisy_biased")],
     "figC2_gru": [("spatial", "gru_noisy_unbiased"), ("spatial", "gru_noisy_biased")],
     "figC3_noise_conditions": _SP_RNN,
@@ -41,12 +41,13 @@ NOTEBOOKS: dict[str, list[tuple]] = {  # (task, condition[, overrides])
     "ext_training_noise": [  # per-step noise variance 0, 1e-5, 1e-4, 1e-3 and the released code's U[0,1)·0.01
         ("spatial", "noiseless_unbiased"), ("spatial", "noisy_unbiased", {"noise_std": math.sqrt(1e-5)}),
         ("spatial", "noisy_unbiased"), ("spatial", "noisy_unbiased", {"noise_std": math.sqrt(1e-3)}),
-        ("spatial", "noisy_unbiased", {"noise_kind": "uniform"})],
+        ("spatial", "noisy_unbiased", {"noise_kind": "uniform", "recurrent_bias": False})],
+    "ext_constant_drive": [(task, "noisy_unbiased", spec) for task in C.TASKS for spec in C.CONSTANT_DRIVE_MODELS.values()],
     "explore": [("spatial", "noisy_unbiased")],
 }
 # Notebooks that use only their first few seeds (the `seeds` of their parameters cell), whatever the preset's.
 NOTEBOOK_SEEDS: dict[str, int] = {"ext_temperature": 2, "ext_score": 2, "ext_hd_metrics": 2, "ext_training_noise": 2,
-                                  "explore": 1}
+                                  "ext_constant_drive": 2, "explore": 1}
 
 
 # Seconds each notebook took in a cold laptop `make figures` (two kernels at a time, one thread each):
@@ -55,7 +56,7 @@ NOTEBOOK_COST: dict[str, float] = {
     "fig2_biased_and_kl": 52, "figC2_gru": 31, "figC1_same_quiescent_noise": 26, "ext_temperature": 24,
     "ext_training_noise": 19, "fig1_spatial_reactivation": 15, "ext_score": 15, "fig3_head_direction": 13,
     "figC5_hd_transitions": 12, "ext_hd_metrics": 12, "figC3_noise_conditions": 9, "figC4_step_distance": 9,
-    "explore": 8,
+    "explore": 8, "ext_constant_drive": 40,
 }
 
 
@@ -93,9 +94,10 @@ def required_models(notebooks: list[str], preset: str) -> list[tuple]:
 
 
 def job_config(job: tuple, preset: str, overrides: dict | None = None) -> C.RunConfig:
-    """The resolved config of a `required_models` entry; `overrides` (the command line's) go last."""
+    """The resolved config of a `required_models` entry. `overrides` (the command line's: a model variant) go
+    first and the notebook's own choices for that model last, as `FigureSettings.networks` resolves them."""
     task, cond, seed, *extra = job
-    return C.resolve_config(task, cond, seed, preset, dict(extra[0] if extra else ()) | (overrides or {}))
+    return C.resolve_config(task, cond, seed, preset, (overrides or {}) | dict(extra[0] if extra else ()))
 
 
 def training_cost(cfg: C.RunConfig) -> float:
@@ -113,7 +115,7 @@ def _train_one(job: tuple, preset: str, outputs_dir: str, device: str, threads: 
     torch.set_num_threads(threads)
     task, cond, seed, *extra = job
     net = get_model(task, cond, seed, preset=preset, outputs_dir=outputs_dir, device=device, progress=False,
-                    **(dict(extra[0] if extra else ()) | overrides))
+                    **(overrides | dict(extra[0] if extra else ())))
     return str(net.run_dir)
 
 
@@ -133,11 +135,13 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     overrides = overrides or {}
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
-    todo = []
+    todo, seen = [], set()
     for job in required_models(select_notebooks(only), preset):
         cfg = job_config(job, preset, overrides)
-        if not is_trained(run_dir_for(cfg, preset, outputs_dir), cfg):  # a damaged model is retrained
+        run_dir = run_dir_for(cfg, preset, outputs_dir)
+        if run_dir not in seen and not is_trained(run_dir, cfg):  # a damaged model is retrained
             todo.append(job)
+        seen.add(run_dir)  # two notebooks may name one model differently (explicitly, or by the defaults)
     if launcher == "slurm":
         from . import slurm as S
         return S.train_grid(todo, preset, outputs_dir, device, overrides, slurm or S.SlurmOptions())
@@ -186,13 +190,13 @@ def kernel_environment(**env):
 
 
 def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_dir: Path,
-                     extra_parameters: dict | None = None) -> Path:
+                     extra_parameters: dict | None = None, variant: str = "default") -> Path:
     """Run one notebook with papermill; the executed copy goes to `out_dir`."""
     import papermill as pm
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
-    params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device}
+    params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device, "variant": variant}
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
                             kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR),
@@ -205,15 +209,18 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
 def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
                jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
                launcher: str = "local", slurm=None) -> int:
-    """Train the missing models, execute the notebooks, then write the report and index page."""
+    """Train the missing models, execute the notebooks, then write the report and index page.
+
+    `overrides` may only select a model variant (`config.VARIANTS`, e.g. `recurrent_bias=false` for the paper as
+    written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache."""
     import papermill as pm
-    if overrides:
-        raise C.ConfigError("figures take no --set overrides: the notebooks use the preset's models")
+    variant = C.variant_of(overrides)
+    result_set = C.result_set(preset, variant)
     notebooks = select_notebooks(only)
     t_start = time.perf_counter()
-    if train_grid(preset, outputs_dir, only, jobs, device, launcher=launcher, slurm=slurm) != 0:
+    if train_grid(preset, outputs_dir, only, jobs, device, C.VARIANTS[variant], launcher=launcher, slurm=slurm) != 0:
         return 1  # a model is missing (its Slurm job failed): no notebook runs
-    out_dir = Path(outputs_dir) / preset / "notebooks"
+    out_dir = Path(outputs_dir) / result_set / "notebooks"
     jobs = jobs or default_jobs(device)
     # The notebooks are independent: `jobs` kernels at once, each with its share of the cores (a kernel's
     # torch reads OMP_NUM_THREADS when it starts). The slowest first, so that none is left running alone.
@@ -222,7 +229,7 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
 
     def run_one(name: str) -> float:
         t0 = time.perf_counter()
-        execute_notebook(name, preset, outputs_dir, device, out_dir)
+        execute_notebook(name, preset, outputs_dir, device, out_dir, variant=variant)
         return time.perf_counter() - t0
 
     failed = False
@@ -240,8 +247,8 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     if failed:
         return 1
     from . import report
-    report.main(preset, outputs_dir)
-    index = write_index(preset, outputs_dir)
+    report.main(preset, outputs_dir, variant)
+    index = write_index(result_set, outputs_dir)
     print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
     return 0
 
@@ -255,13 +262,13 @@ def notebook_claim(name: str) -> str:
     return ""
 
 
-def write_index(preset: str, outputs_dir: str) -> Path:
-    """`<outputs>/<preset>/index.html`: each composed figure, its caption and its executed notebook."""
-    base = Path(outputs_dir) / preset
-    parts = [f"<!doctype html><meta charset='utf-8'><title>Offline reactivation: {preset} preset</title>",
+def write_index(result_set: str, outputs_dir: str) -> Path:
+    """`<outputs>/<result set>/index.html`: each composed figure, its caption and its executed notebook."""
+    base = Path(outputs_dir) / result_set
+    parts = [f"<!doctype html><meta charset='utf-8'><title>Offline reactivation: {result_set}</title>",
              "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
              "figure{border-bottom:1px solid #ccc;padding-bottom:1em}</style>",
-             f"<h1>Sufficient conditions for offline reactivation — {html.escape(preset)} preset</h1>"]
+             f"<h1>Sufficient conditions for offline reactivation — {html.escape(result_set)}</h1>"]
     report_table = base / "report.html"
     if report_table.exists():
         parts.append(report_table.read_text())

@@ -241,7 +241,7 @@ def train(cfg: C.RunConfig, run_dir: Path | str, device: str | torch.device = "c
 
 def run_dir_for(cfg: C.RunConfig, preset: str, outputs_dir: Path | str = "outputs") -> Path:
     return (Path(outputs_dir) / preset / "models" / cfg.task.name / C.condition_name(cfg)
-            / f"seed{cfg.seed}-{C.config_hash(cfg)}")
+            / f"seed{cfg.seed}-{C.run_hash(cfg)}")
 
 
 def _first_line(err: BaseException) -> str:
@@ -268,10 +268,11 @@ def check_config(run_dir: Path | str, cfg: C.RunConfig | None = None) -> C.RunCo
     except (KeyError, TypeError) as err:
         raise CacheError(path, f"not a run config ({_first_line(err)})") from None
     named = re.fullmatch(r"seed\d+-([0-9a-f]{12})", path.parent.name)
-    if named and C.config_hash(loaded) != named[1]:
-        raise CacheError(path, f"its config hashes to {C.config_hash(loaded)}, not to its directory's {named[1]}")
+    if named and C.run_hash(loaded) != named[1]:
+        raise CacheError(path, f"its config hashes to {C.run_hash(loaded)}, not to its directory's {named[1]} "
+                               f"(model-code version {C.MODEL_CODE_VERSION})")
     if cfg is not None and saved != C.to_dict(cfg):
-        raise CacheError(path, f"does not match the requested config (hash {C.config_hash(cfg)})")
+        raise CacheError(path, f"does not match the requested config (hash {C.run_hash(cfg)})")
     return loaded
 
 

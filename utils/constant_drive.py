@@ -1,0 +1,248 @@
+"""ext_constant_drive: why quiescence jumps without a bias, and what the released code's noise hides.
+
+With zero input, no bias and zero-mean noise, the expected update of the ReLU network,
+E[Δr] = α(−r + ReLU(W r)), is positively homogeneous: E[Δr](c·r) = c · E[Δr](r) for every c > 0. Nothing in
+the dynamics then sets the size of the quiescent state, and no such network can pull its state towards a
+manifold that lies away from the origin, as the theory's denoising drift σ²∇log p must. A bias inside the
+nonlinearity (`ModelConfig.recurrent_bias`), or noise with a non-zero mean (the released code's U[0, 1) · σ,
+whose mean σ/2 acts as a constant drive), breaks the symmetry.
+
+`constant_drive` trains (or loads) the four models of `config.CONSTANT_DRIVE_MODELS` for SP and HD noisy
+unbiased networks and measures, per seed: the final decoding error, how decoded trajectories move (step-length
+quantiles, jumps), ‖h‖ over quiescent time against the active ‖h‖, the SP total quiescent variance (Fig. 2f
+protocol), KL(quiescent ‖ active), the ext_score cosine, and the homogeneity error
+‖E[Δr](c·r) − c·E[Δr](r)‖ / ‖c·E[Δr](r)‖ at c ∈ {0.5, 2} on the network's own active states.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import analysis as A
+from . import config as C
+from . import plotting as P
+from .experiments import FigureSettings, per_seed_and_mean
+from .extensions import noise_moments, score_alignment
+from .models import Network
+
+MODELS = C.CONSTANT_DRIVE_MODELS
+TASK_LABEL = {"spatial": "SP", "head_direction": "HD"}
+SCALES = (0.5, 2.0)            # c of the homogeneity test
+HOMOGENEITY_STATES = 2000      # active states (drawn at random, seeded) the homogeneity error is averaged over
+EXAMPLE_TRAJECTORIES = 8       # quiescent SP trajectories drawn per model (first seed)
+EXAMPLE_STEPS = 200            # their length
+COLORS = dict(zip(MODELS, (P.QUIESCENT, "#7b3294", "#e69f00", "0.5")))
+
+
+@torch.no_grad()
+def expected_update(net: Network, h: torch.Tensor) -> torch.Tensor:
+    """E[Δr] of one zero-input step at states `h` (m, N): the deterministic update plus the mean of the noise the
+    network was trained with (σ/2 per unit for U[0, 1) · σ, 0 for Gaussian noise)."""
+    zeros = h.new_zeros(h.shape[0], net.w_in.in_features)
+    states, _ = net(zeros[:, None], h, noise=torch.zeros_like(h)[:, None])
+    mean, _ = noise_moments(net.cfg.noise_std, net.cfg.noise_kind)
+    return states[:, 0] - h + mean
+
+
+@torch.no_grad()
+def homogeneity_error(net: Network, hidden: np.ndarray, scales=SCALES, n: int = HOMOGENEITY_STATES,
+                      seed: int = 0) -> dict[str, float]:
+    """Median over `n` of the states `hidden` (..., N) of ‖E[Δr](c·r) − c·E[Δr](r)‖ / ‖c·E[Δr](r)‖, per c.
+
+    0 up to float rounding for a network without bias and with zero-mean noise, whatever its weights."""
+    flat = np.asarray(hidden).reshape(-1, np.shape(hidden)[-1])
+    rows = np.random.default_rng(seed).choice(len(flat), size=min(n, len(flat)), replace=False)
+    device = next(net.parameters()).device
+    h = torch.as_tensor(flat[rows], dtype=torch.float32, device=device)
+    base = expected_update(net, h)
+    out = {}
+    for c in scales:
+        gap = (expected_update(net, c * h) - c * base).norm(dim=1) / (c * base).norm(dim=1).clamp_min(1e-12)
+        out[f"{c:g}"] = float(gap.median())
+    return out
+
+
+@dataclass
+class ModelRun:
+    """What `constant_drive` measures on one network."""
+    decode_error: float
+    steps_active: dict[str, float]        # analysis.step_statistics
+    steps_quiescent: dict[str, float]
+    norm_active: float                    # mean ‖h‖ over the active run
+    norm_quiescent: np.ndarray            # (quiescent_steps_kl,) mean ‖h‖ at each quiescent step
+    kl: float                             # KL(quiescent ‖ active), nats (SP: KDE Monte Carlo; HD: 20-bin histograms)
+    kl_uniform: float                     # KL(𝒰 ‖ active), the same estimator
+    total_variance: float | None          # SP: Fig. 2f protocol (m²); HD: None
+    score_cosine: float                   # ext_score's median cosine (top 4 PCs)
+    homogeneity: dict[str, float]
+    example: np.ndarray | None            # SP: a few decoded quiescent trajectories
+
+
+def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool = False) -> ModelRun:
+    """Every number of one network (see the module docstring); quiescence is noise √2 × the trained std."""
+    circular = net.task_cfg.name == "head_direction"
+    act = A.active_run(net, analysis.n_kde, analysis.active_steps, seed)
+    qui = A.quiescent_run(net, analysis.n_kde, analysis.quiescent_steps_kl, "scaled", seed)
+    jump = None if circular else A.JUMP_LENGTH
+    if circular:
+        kl = A.bearing_histogram_kl(qui.decoded, act.decoded)
+        uniform = np.random.default_rng(seed).uniform(-np.pi, np.pi, qui.decoded.size)
+        kl_uniform = A.bearing_histogram_kl(uniform, act.decoded)
+        variance = None
+    else:
+        active_density = A.kde(act.decoded)
+        kl = A.kl_divergence(A.kde(qui.decoded), active_density, analysis.kl_samples, seed)
+        kl_uniform = A.kl_divergence(A.UniformBox(net.task_cfg.box_size), active_density, analysis.kl_samples, seed)
+        long = A.quiescent_run(net, analysis.n_variance, analysis.variance_steps, "scaled", seed, keep_states=False)
+        variance = A.total_variance(long.decoded, burn_in=analysis.variance_steps // 2)
+    cosine = float(np.median(score_alignment(net, analysis.n_kde, analysis.active_steps, seed).cosine))
+    return ModelRun(
+        decode_error=float(net.metrics["test_decode_error"][-1]),
+        steps_active=A.step_statistics(act.decoded, circular, jump),
+        steps_quiescent=A.step_statistics(qui.decoded, circular, jump),
+        norm_active=float(A.hidden_norm(act.hidden).mean()), norm_quiescent=A.hidden_norm(qui.hidden),
+        kl=float(kl), kl_uniform=float(kl_uniform), total_variance=variance, score_cosine=cosine,
+        homogeneity=homogeneity_error(net, act.hidden, seed=seed),
+        example=qui.decoded[:EXAMPLE_TRAJECTORIES, :EXAMPLE_STEPS] if example and not circular else None)
+
+
+@dataclass
+class ConstantDrive:
+    """task -> model label (`MODELS`) -> seed -> `ModelRun`."""
+    runs: dict[str, dict[str, dict[int, ModelRun]]]
+    layout: str = "abcd;efgh"
+    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 4.4)})
+
+    def _per_seed(self, task: str, label: str, get) -> dict[str, Any]:
+        return per_seed_and_mean({s: get(r) for s, r in self.runs[task][label].items()})
+
+    def results(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"models": MODELS}
+        for task, by_model in self.runs.items():
+            out[task] = {}
+            for label in by_model:
+                def stat(get):
+                    return self._per_seed(task, label, get)
+                first = next(iter(by_model[label].values()))
+                out[task][label] = {
+                    "decode_error": stat(lambda r: r.decode_error),
+                    "steps_active": {k: stat(lambda r, k=k: r.steps_active[k]) for k in first.steps_active},
+                    "steps_quiescent": {k: stat(lambda r, k=k: r.steps_quiescent[k]) for k in first.steps_quiescent},
+                    "hidden_norm_active": stat(lambda r: r.norm_active),
+                    "hidden_norm_quiescent_end": stat(lambda r: float(r.norm_quiescent[-100:].mean())),
+                    "hidden_norm_quiescent": stat(lambda r: r.norm_quiescent),
+                    "kl": stat(lambda r: r.kl),
+                    "kl_uniform": stat(lambda r: r.kl_uniform),
+                    "score_cosine": stat(lambda r: r.score_cosine),
+                    "homogeneity_error": {c: stat(lambda r, c=c: r.homogeneity[c]) for c in first.homogeneity},
+                }
+                if first.total_variance is not None:
+                    out[task][label]["total_variance"] = stat(lambda r: r.total_variance)
+        return out
+
+    def summary(self) -> str:
+        lines = []
+        for task, by_model in self.runs.items():
+            unit = "rad" if task == "head_direction" else "m"
+            lines.append(f"{TASK_LABEL[task]} (mean over seeds; quiescent vs active):")
+            for label, by_seed in by_model.items():
+                r = list(by_seed.values())
+
+                def m(get):
+                    return float(np.mean([get(x) for x in r]))
+                text = (f"  {label:<40} decoding MSE {m(lambda x: x.decode_error):.3g}; p99 step "
+                        f"{m(lambda x: x.steps_quiescent['p99']):.3g} vs {m(lambda x: x.steps_active['p99']):.3g} {unit}")
+                if task == "spatial":
+                    text += (f"; jumps {m(lambda x: x.steps_quiescent['jump_fraction']):.2%} vs "
+                             f"{m(lambda x: x.steps_active['jump_fraction']):.2%}; variance "
+                             f"{m(lambda x: x.total_variance):.3g} m²")
+                text += (f"; ‖h‖ {m(lambda x: x.norm_quiescent[-100:].mean()):.3g} vs {m(lambda x: x.norm_active):.3g}"
+                         f"; KL {m(lambda x: x.kl):.3g} (𝒰 {m(lambda x: x.kl_uniform):.3g}); cosine "
+                         f"{m(lambda x: x.score_cosine):.3g}; homogeneity error (c = 0.5, 2) "
+                         + ", ".join(f"{m(lambda x, c=c: x.homogeneity[c]):.2g}" for c in r[0].homogeneity))
+                lines.append(text)
+        return "\n".join(lines)
+
+    def panels(self) -> dict:
+        sp = self.runs["spatial"]
+        out = {}
+        for key, label in zip("abcd", MODELS):
+            run = next(iter(sp[label].values()))
+            out[key] = _example_panel(run, label)
+        out["e"] = _norm_panel(self.runs["spatial"], "SP: ‖h‖ in quiescence")
+        out["f"] = _norm_panel(self.runs["head_direction"], "HD: ‖h‖ in quiescence")
+        out["g"] = _p99_panel(self.runs)
+        out["h"] = _homogeneity_panel(self.runs)
+        return out
+
+
+def _short(label: str) -> str:
+    return label.split(",")[0].replace(" (default)", "").replace("Gaussian with U's mean and sd", "Gauss. (U moments)")
+
+
+def _example_panel(run: ModelRun, label: str):
+    def draw(ax):
+        P.plot_trajectories(ax, run.example, COLORS[label], every=1)
+        ax.set_title(f"{label}\nMSE {run.decode_error:.3f} m²", fontsize=6)
+    return draw
+
+
+def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
+    def draw(ax):
+        for label, by_seed in by_model.items():
+            for i, r in enumerate(by_seed.values()):
+                ax.plot(r.norm_quiescent, color=COLORS[label], lw=0.8, label=_short(label) if i == 0 else None)
+                ax.axhline(r.norm_active, color=COLORS[label], lw=0.6, ls="--")
+        ax.set(xlabel="quiescent step", ylabel="mean ‖h‖", title=title, yscale="log")
+        ax.legend(fontsize=5, frameon=False)
+    return draw
+
+
+def _p99_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
+    def draw(ax):
+        width = 0.8 / len(MODELS)
+        for j, label in enumerate(MODELS):
+            for i, task in enumerate(runs):
+                ratios = [r.steps_quiescent["p99"] / r.steps_active["p99"] for r in runs[task][label].values()]
+                x = i + (j - (len(MODELS) - 1) / 2) * width
+                ax.bar(x, np.mean(ratios), width, color=COLORS[label], label=_short(label) if i == 0 else None)
+                ax.plot([x] * len(ratios), ratios, "k.", ms=2)
+        ax.axhline(1.5, color="black", lw=0.6, ls=":")
+        ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
+        ax.set(ylabel="p99 step, quiescent / active", yscale="log",
+               title="how quiescence moves\n(dotted: the smooth claims' 1.5)")
+    return draw
+
+
+def _homogeneity_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
+    def draw(ax):
+        width = 0.8 / len(MODELS)
+        for j, label in enumerate(MODELS):
+            for i, task in enumerate(runs):
+                errs = [max(r.homogeneity["2"], 1e-8) for r in runs[task][label].values()]
+                x = i + (j - (len(MODELS) - 1) / 2) * width
+                ax.bar(x, np.mean(errs), width, color=COLORS[label])
+                ax.plot([x] * len(errs), errs, "k.", ms=2)
+        ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
+        ax.set(ylabel="‖E[Δr](2r) − 2E[Δr](r)‖ / ‖2E[Δr](r)‖", yscale="log",
+               title="homogeneity of the zero-input update\n(floor 1e-8: exact)")
+    return draw
+
+
+def constant_drive(settings: FigureSettings, tasks=C.TASKS) -> ConstantDrive:
+    """Every model of `MODELS` for every task's noisy unbiased networks and every seed of `settings`."""
+    a = settings.analysis
+    runs: dict[str, dict[str, dict[int, ModelRun]]] = {}
+    for task in tasks:
+        runs[task] = {}
+        for label, spec in MODELS.items():
+            nets = settings.networks(task, "noisy_unbiased", **spec)
+            runs[task][label] = {seed: measure(net, a, seed, example=i == 0)
+                                 for i, (seed, net) in enumerate(zip(settings.seeds, nets))}
+    return ConstantDrive(runs)
+
+
+__all__ = ["MODELS", "expected_update", "homogeneity_error", "ModelRun", "measure", "ConstantDrive", "constant_drive"]
