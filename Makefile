@@ -6,12 +6,26 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: figures test bench report clean-outputs
 
-# torch first and pinned: its CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# torch first: the CPU build unless TORCH_INDEX says otherwise (an unpinned torch from PyPI is a multi-GB CUDA
+# build). A torch wheel configured locally (pip's find-links) is taken first, without touching the network;
+# otherwise the index is asked with a short timeout, so an unreachable one fails in seconds, not minutes.
+# CUDA: make TORCH_INDEX=https://download.pytorch.org/whl/cu128 (pick your driver's CUDA version).
+TORCH         ?= torch==2.13.0
+TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
+PIP_NET       := --timeout 15 --retries 1
+
+$(STAMP): pyproject.toml constraints.txt
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "python3 is $$(python3 -V 2>&1); this bundle needs Python 3.11 or newer"; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+ifeq ($(origin TORCH_INDEX),file)
+	$(PY) -m pip install --quiet --no-index --no-deps "$(TORCH)" 2>/dev/null || \
+		$(PY) -m pip install --quiet $(PIP_NET) --index-url $(TORCH_INDEX) "$(TORCH)"
+else
+	$(PY) -m pip install --quiet $(PIP_NET) --index-url $(TORCH_INDEX) "$(TORCH)"
+endif
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 figures: $(STAMP)  ## train what is missing, run every notebook, write the report and index

@@ -1,4 +1,4 @@
-"""Analyses with known answers (PAPER.md §5–6): KL, variance, step distance, PCA, bearings, quiescence."""
+"""Analyses with known answers (docs/methods.md §5–6): KL, variance, step distance, PCA, bearings, quiescence."""
 import math
 
 import numpy as np

@@ -29,7 +29,9 @@ def smoke(tmp_path_factory):
 def fig1(smoke):
     settings, sp, _ = smoke
     nets = sp["noisy_unbiased"]
-    return F.training_curves(nets), F.explained_variance_over_seeds(nets, settings.analysis)
+    runs = F.decoded_runs_over_seeds(nets, settings.analysis)
+    return (F.training_curves(nets), F.explained_variance_over_seeds(nets, settings.analysis),
+            F.step_lengths_over_seeds(runs))
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +50,7 @@ def fig3(smoke):
 
 def test_training_curves_stack_the_saved_metrics(smoke, fig1):
     _, sp, _ = smoke
-    curves, _ = fig1
+    curves, *_ = fig1
     nets = sp["noisy_unbiased"]
     assert curves.seeds == [0, 1]
     np.testing.assert_array_equal(curves.batches, nets[0].metrics["test_batch"])
@@ -70,7 +72,7 @@ def test_training_curves_refuse_networks_tested_at_different_batches(smoke):
 
 def test_explained_variance_is_cumulative_per_seed(smoke, fig1):
     settings, sp, _ = smoke
-    _, ev = fig1
+    _, ev, _ = fig1
     assert ev.active.shape == ev.quiescent.shape == (2, F.N_PCS)
     for curve in (*ev.active, *ev.quiescent):
         assert np.all(np.diff(curve) >= -1e-7) and 0 < curve[0] and curve[-1] <= 1 + 1e-6
@@ -147,6 +149,17 @@ def test_total_variance_one_value_per_network(smoke, fig2):
     assert variance["noisy_biased"][1] == pytest.approx(A.total_variance(run.decoded, a.variance_steps // 2))
 
 
+def test_step_lengths_are_the_runs_own_steps(smoke, fig1):
+    settings, sp, _ = smoke
+    steps = fig1[2]
+    run = F.decoded_runs(sp["noisy_unbiased"][1], settings.analysis, settings.analysis.quiescent_steps_kl)
+    moves = np.linalg.norm(np.diff(run.quiescent.astype(float), axis=1), axis=-1)
+    assert steps.seeds == [0, 1]
+    assert steps.quiescent[1]["p99"] == pytest.approx(np.percentile(moves, 99))
+    assert steps.quiescent[1]["jump_fraction"] == pytest.approx(np.mean(moves > 0.2))
+    assert run.quiescent.shape[1] == settings.analysis.quiescent_steps_kl
+
+
 def test_bearing_histograms_and_kl(smoke, fig3):
     settings, _, _ = smoke
     b = fig3
@@ -164,7 +177,10 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     settings = smoke[0]
     write_results("fig1", F.fig1_results(*fig1), settings)
     write_results("fig2", F.fig2_results(*fig2), settings)
-    write_results("fig3", F.fig3_results(fig3), settings)
+    hd = smoke[2]
+    steps = F.step_lengths_over_seeds(fig3.runs, circular=True)
+    errors = {"noisy_unbiased": F.final_decode_errors(hd), "noisy_biased": F.final_decode_errors(hd)}
+    write_results("fig3", F.fig3_results(fig3, steps, errors), settings)
     r1 = read_results("fig1", "smoke", settings.outputs_dir)["results"]
     assert set(r1["final_test_loss"]) == {"per_seed", "mean", "sd"}
     assert list(r1["final_test_loss"]["per_seed"]) == ["0", "1"]
@@ -186,10 +202,13 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     assert spread == pytest.approx(np.median(np.linalg.norm(r_sigma.reshape(-1, 2), axis=1)))
     assert 1 <= r2["decoded_spread"]["B_q"]["distinct_positions"]["per_seed"]["0"] <= r_sigma[..., 0].size
     assert F.summarize(r1).startswith("final_test_loss: ") and "bearing_kl_untrained" in F.summarize(r3)
+    assert r3["final_decode_error"]["noisy_biased"]["per_seed"]["1"] == hd[1].metrics["test_decode_error"][-1]
+    assert set(r1["step_lengths"]["quiescent"]) == {"median", "p99", "jump_fraction"}
+    assert set(r3["step_lengths"]["quiescent"]) == {"median", "p99"}   # bearings: no jump length
     verdicts = {row["id"]: row for row in report.evaluate_claims("smoke", settings.outputs_dir)}
     for claim, row in verdicts.items():
         if row["figure"] in ("fig1", "fig2", "fig3"):
-            assert row["verdict"] in ("passed", "failed"), (claim, row["value"])
+            assert row["verdict"] in ("passed", "failed", "reported"), (claim, row["value"])
 
 
 def test_colorbar_beside_hugs_its_panel():

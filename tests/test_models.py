@@ -1,4 +1,4 @@
-"""The fast time loop, the noise, and reproducibility (PAPER.md §4)."""
+"""The fast time loop, the noise, and reproducibility (docs/methods.md §4)."""
 import math
 
 import pytest

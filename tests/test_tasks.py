@@ -1,4 +1,4 @@
-"""Trajectory statistics and target cells (PAPER.md §3)."""
+"""Trajectory statistics and target cells (docs/methods.md §3)."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Quiescence runs and the analyses of PAPER.md §5–6: KDE maps, KL divergence, variance, PCA, bearings.
+"""Quiescence runs and the analyses of docs/methods.md §5–6: KDE maps, KL divergence, variance, PCA, bearings.
 
 Runs return numpy arrays (float32, (B, T, ·)); every analysis is a pure numpy function of those arrays, so a
 figure notebook gets each number with one call. Randomness is explicit: a run draws its trajectories and its
@@ -37,7 +37,7 @@ def paper_noise_std(task: str) -> float:
 
 
 def quiescent_noise_std(net: Network, mode: str | float = "scaled") -> float:
-    """Per-step noise std of quiescence (PAPER.md §5).
+    """Per-step noise std of quiescence (docs/methods.md §5).
 
     "scaled": √2 × the trained std, the Langevin-exact choice of the theory (noiseless stays noiseless);
     "same": × 1 (Suppl. C.1); "paper": what the paper used for this cell, √2 for the vanilla RNN and × 1 for

@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (task, condition) of the benchmarked networks; their sizes come from the preset.
 NETWORKS = (("spatial", "noisy_unbiased"), ("head_direction", "noisy_unbiased"), ("spatial", "gru_noisy_unbiased"))
 
-# Targets of issue 6 (2-core CPU, paper sizes): (what, (task, condition) or None, key, "min"/"max", bound).
+# Speed targets of this bundle (2-core CPU, paper sizes): (what, (task, condition) or None, key, "min"/"max", bound).
 SP_RNN, HD_RNN, SP_GRU = NETWORKS
 TARGETS = (
     ("SP RNN step: speed-up over the baseline", SP_RNN, "speedup", "min", 3.5),
@@ -332,7 +332,7 @@ def default_threads() -> int:
 
 
 def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of issue 6 with its measured value, wall-clock and (`cpu_`) CPU-time where both exist,
+    """Each speed target with its measured value, wall-clock and (`cpu_`) CPU-time where both exist,
     and whether it is met (None: not measured, or not at the sizes the target is for: `paper` steps and a
     `laptop` analysis)."""
     by_net = {(r["task"], r["condition"]): r for r in result["networks"]}
@@ -415,7 +415,7 @@ def format_table(result: dict[str, Any]) -> str:
             lines.append(f"analysis of one {a['preset']} network ({a['network']}): {a['seconds']:.1f} s ({parts})")
         else:
             lines.append(f"analysis: not available ({a['error']})")
-    lines += ["", "targets (issue 6; a 2-core CPU at the paper sizes, the analysis at laptop sizes):"]
+    lines += ["", "targets (a 2-core CPU at the paper sizes, the analysis at laptop sizes):"]
     for t in result["targets"]:
         marks = {True: "met", False: "MISSED", None: "n/a"}
         cpu = "" if t["cpu_value"] is None else f"; cpu {t['cpu_value']:.3g} {marks[t['cpu_met']]}"

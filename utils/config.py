@@ -93,7 +93,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    """Sizes of the analyses of PAPER.md §6 (paper values by default)."""
+    """Sizes of the analyses of docs/methods.md §6 (paper values by default)."""
     n_kde: int = 200                   # trajectories for KDE maps and KL
     active_steps: int = 100            # steps of an active trial
     quiescent_steps_kde: int = 200     # quiescent steps for KDE maps

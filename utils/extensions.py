@@ -1,4 +1,4 @@
-"""Beyond the paper: the theory itself put to the test (PAPER.md §2 and the open questions of §9).
+"""Beyond the paper: the theory itself put to the test (docs/methods.md §2 and the open questions of §9).
 
 Four notebooks and an explorer call this module:
 

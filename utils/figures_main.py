@@ -1,4 +1,4 @@
-"""The numbers behind the main-text figures (PAPER.md §7, Figs. 1–3), computed over seeds.
+"""The numbers behind the main-text figures (docs/methods.md §7, Figs. 1–3), computed over seeds.
 
 Each function takes trained networks (one per seed, as `FigureSettings.networks` returns them) and the
 analysis sizes (`config.AnalysisConfig`), runs the analyses of `utils.analysis` and returns plain arrays for
@@ -7,7 +7,7 @@ stores. A notebook calls these, then draws.
 
 Randomness: the test trajectories, the quiescent noise and the Monte-Carlo samples of the network trained
 with seed s are all drawn from data seed s. So a network's quiescent run starts from the initial states of
-its own active run (PAPER.md §5), and the four conditions of one seed share their start positions.
+its own active run (docs/methods.md §5), and the four conditions of one seed share their start positions.
 Quiescent noise is "scaled" throughout: √2 × the trained std, so noiseless-trained networks stay noiseless.
 """
 from __future__ import annotations
@@ -102,7 +102,6 @@ def explained_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
 def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: "StepLengths") -> dict:
     s = curves.seeds
     return {
-        "step_lengths": steps.results(),
         "final_test_loss": per_seed_and_mean(_by_seed(s, curves.loss[:, -1])),
         "final_decode_error": per_seed_and_mean(_by_seed(s, curves.decode_error[:, -1])),
         "test_batches": curves.batches,
@@ -111,6 +110,7 @@ def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: "StepLeng
         "ev_active": per_seed_and_mean(_by_seed(ev.seeds, ev.active)),
         "ev_quiescent": per_seed_and_mean(_by_seed(ev.seeds, ev.quiescent)),
         "ev_max_abs_diff": per_seed_and_mean(_by_seed(ev.seeds, ev.max_abs_diff)),
+        "step_lengths": steps.results(),
     }
 
 

@@ -1,4 +1,4 @@
-"""Supplementary figures C.1–C.5 (PAPER.md §7): the computations over seeds behind each notebook.
+"""Supplementary figures C.1–C.5 (docs/methods.md §7): the computations over seeds behind each notebook.
 
 Each `figC*` function takes a notebook's `FigureSettings`, runs what its figure needs on every seed's
 networks, and returns a result object with three methods: `panels()` (mosaic key -> drawing function, for

@@ -1,4 +1,4 @@
-"""Continuous-time vanilla RNN and GRU (PAPER.md §4), with the learned initial-state encoder.
+"""Continuous-time vanilla RNN and GRU (docs/methods.md §4), with the learned initial-state encoder.
 
 The physics of one Euler–Maruyama step is a pure function (`rnn_step`, `gru_step`); `Network.forward`
 is the loop around it. The loop draws every noise sample before it starts, walks `unbind`-ed time

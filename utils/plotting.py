@@ -1,4 +1,4 @@
-"""Figure panels of the paper (PAPER.md §6–7), one style for all of them.
+"""Figure panels of the paper (docs/methods.md §6–7), one style for all of them.
 
 Every `plot_*` function draws one panel on the axes it is given, from plain numpy arrays, and returns those
 axes. A notebook builds a figure by naming its panels:
@@ -27,7 +27,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
-# --- colours and labels (PAPER.md §6) -------------------------------------------------------------------
+# --- colours and labels (docs/methods.md §6) -------------------------------------------------------------------
 
 ACTIVE = "#2ca7c5"         # active (task) activity: blue
 QUIESCENT = "#ee3233"      # quiescent ("sleep") activity: red

@@ -1,4 +1,4 @@
-"""The two path-integration tasks (PAPER.md §3): trajectories, target cells and decoders.
+"""The two path-integration tasks (docs/methods.md §3): trajectories, target cells and decoders.
 
 Everything is vectorised over the batch, float32, and draws its randomness from an explicit
 `torch.Generator`, so one seed gives the same trajectories on every run.

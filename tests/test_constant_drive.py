@@ -1,0 +1,107 @@
+"""Model variants (bias, noise kinds), the cache key's code version, result sets per variant, and the
+homogeneity argument of ext_constant_drive."""
+import math
+
+import pytest
+import torch
+
+from utils import config as C
+from utils import constant_drive as D
+from utils import runner
+from utils.experiments import FigureSettings
+from utils.models import build_network, draw_noise
+from utils.training import get_model, run_dir_for
+
+
+def small(**over):
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "smoke", over)
+    return build_network(cfg.task, cfg.model, cfg.seed)
+
+
+def test_default_model_has_the_bias_and_the_paper_as_written_is_one_flag_away():
+    assert C.paper_config("spatial", "noisy_unbiased").model.recurrent_bias is True
+    assert C.resolve_config("head_direction", "noisy_biased", 0, "laptop").model.recurrent_bias is True
+    written = C.resolve_config("spatial", "noisy_unbiased", 0, "laptop", {"recurrent_bias": "false"})
+    assert written.model.recurrent_bias is False
+    assert C.config_hash(written) != C.config_hash(C.resolve_config("spatial", "noisy_unbiased", 0, "laptop"))
+
+
+def test_config_hash_of_a_fixed_config_is_pinned():
+    """A silent change of the hash would orphan every cached model; a deliberate one updates these values."""
+    cfg = C.paper_config("spatial", "noisy_unbiased", 0)
+    assert C.config_hash(cfg) == "2b5e068440d9"
+    assert C.MODEL_CODE_VERSION == 2 and C.run_hash(cfg) == "cced840a86fd"
+
+
+def test_model_code_version_moves_the_cache(tmp_path, monkeypatch):
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "smoke")
+    before = run_dir_for(cfg, "smoke", tmp_path)
+    net = get_model("spatial", "noisy_unbiased", 0, "smoke", tmp_path, progress=False)
+    assert net.run_dir == before
+    monkeypatch.setattr(C, "MODEL_CODE_VERSION", C.MODEL_CODE_VERSION + 1)
+    after = run_dir_for(cfg, "smoke", tmp_path)
+    assert after != before and after.parent == before.parent
+    retrained = get_model("spatial", "noisy_unbiased", 0, "smoke", tmp_path, progress=False)
+    assert retrained.run_dir == after and (after / "checksum.json").exists()   # trained anew, not reused
+
+
+@pytest.mark.parametrize("kind,mean,sd", [("gaussian", 0.0, 0.5), ("uniform", 0.25, 0.5 / math.sqrt(12)),
+                                          ("gaussian_uniform_moments", 0.25, 0.5 / math.sqrt(12))])
+def test_noise_kinds_have_their_moments(kind, mean, sd):
+    x = draw_noise((200_000,), 0.5, kind, torch.Generator().manual_seed(0), "cpu")
+    assert x.mean().item() == pytest.approx(mean, abs=3e-3) and x.std().item() == pytest.approx(sd, rel=1e-2)
+    assert (x.min().item() >= 0) == (kind == "uniform")
+
+
+def test_zero_input_update_is_homogeneous_exactly_without_bias_and_zero_mean_noise():
+    gen = torch.Generator().manual_seed(3)
+    states = torch.rand(50, 32, generator=gen).numpy() * 2 - 0.5
+    assert D.homogeneity_error(small(recurrent_bias=False), states) == {"0.5": 0.0, "2": 0.0}
+    biased = small()
+    with torch.no_grad():
+        biased.bias.normal_(0, 0.5, generator=gen)
+    assert min(D.homogeneity_error(biased, states).values()) > 1e-2
+    # the released noise's mean is a constant drive: it breaks the symmetry without any bias
+    released = small(recurrent_bias=False, noise_kind="uniform")
+    assert min(D.homogeneity_error(released, states).values()) > 1e-3
+
+
+def test_expected_update_is_one_noiseless_step_plus_the_noise_mean():
+    net = small(recurrent_bias=False, noise_kind="uniform")
+    h = torch.randn(4, 32, generator=torch.Generator().manual_seed(0))
+    w = net.w_rec.weight
+    by_hand = net.alpha * (-h + torch.relu(h @ w.T)) + net.cfg.noise_std / 2
+    torch.testing.assert_close(D.expected_update(net, h), by_hand, rtol=1e-5, atol=1e-7)
+
+
+def test_variants_name_their_result_sets():
+    assert C.variant_of({}) == "default" and C.variant_of({"recurrent_bias": "false"}) == "as-written"
+    assert C.variant_of({"recurrent_bias": "false", "noise_kind": "uniform"}) == "as-released"
+    with pytest.raises(C.ConfigError, match="only the overrides of a model variant"):
+        C.variant_of({"n_rec": "64"})
+    assert [C.result_set("laptop", v) for v in C.VARIANTS] == ["laptop", "laptop-as-written", "laptop-as-released"]
+    settings = FigureSettings.create("smoke", 1, "cpu", "out", variant="as-written")
+    assert settings.figures_dir.parts[-2:] == ("smoke-as-written", "figures")
+    assert settings.model_overrides() == {"recurrent_bias": False}
+    # a notebook's own model choices win over the variant's
+    assert settings.model_overrides(recurrent_bias=True) == {"recurrent_bias": True}
+    with pytest.raises(C.ConfigError, match="unknown variant"):
+        FigureSettings.create("smoke", 1, "cpu", "out", variant="as-dreamt")
+
+
+def test_grid_of_a_variant_trains_what_its_notebooks_load():
+    jobs = runner.required_models(["ext_constant_drive", "fig1_spatial_reactivation"], "smoke")
+    written = {run_dir_for(runner.job_config(j, "smoke", {"recurrent_bias": False}), "smoke") for j in jobs}
+    default = {run_dir_for(runner.job_config(j, "smoke"), "smoke") for j in jobs}
+    # ext_constant_drive sets bias and noise itself: the same 8 models under either variant
+    settings = FigureSettings.create("smoke", 2, "cpu", "outputs", variant="as-written")
+    loaded = {run_dir_for(C.resolve_config(t, "noisy_unbiased", s, "smoke", settings.model_overrides(**spec)), "smoke")
+              for t in C.TASKS for spec in D.MODELS.values() for s in range(2)}
+    assert loaded <= written and loaded <= default and len(loaded) == 16
+    assert len(default) == 16 and len(written) == 16   # fig1's U^σ is a constant-drive model under both
+
+
+def test_regenerate_refuses_overrides_that_are_not_a_variant(tmp_path):
+    with pytest.raises(C.ConfigError, match="model variant"):
+        runner.regenerate("smoke", str(tmp_path), overrides={"noise_std": "0.02"})
+    assert not any(tmp_path.iterdir())
