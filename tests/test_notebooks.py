@@ -31,14 +31,6 @@ def test_committed_without_outputs_with_claim_and_parameters(name):
         assert f"{name_} =" in src
 
 
-@pytest.fixture(scope="module")
-def smoke_outputs(tmp_path_factory):
-    """One smoke-preset cache shared by every notebook run, trained up front as `figures` does."""
-    out = tmp_path_factory.mktemp("outputs")
-    assert runner.train_grid("smoke", str(out), jobs=1) == 0
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):

@@ -5,7 +5,6 @@ notebook is added here and in `notebooks/`.
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
@@ -190,19 +189,30 @@ def kernel_environment(**env):
 
 
 def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_dir: Path,
-                     extra_parameters: dict | None = None, variant: str = "default") -> Path:
-    """Run one notebook with papermill; the executed copy goes to `out_dir`."""
+                     extra_parameters: dict | None = None, variant: str = "default", html: bool = True) -> Path:
+    """Run one notebook with papermill; the executed copy goes to `out_dir`, with an HTML export beside it.
+
+    The copy carries no path of this machine: `outputs_dir` is passed relative to `notebooks/` (where the kernel
+    runs), and papermill's record of its input and output names the repository's files, not temporary ones."""
     import papermill as pm
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
-    params = {"preset": preset, "outputs_dir": str(Path(outputs_dir).resolve()), "device": device, "variant": variant}
+    outputs = os.path.relpath(Path(outputs_dir).resolve(), NOTEBOOK_DIR)
+    params = {"preset": preset, "outputs_dir": outputs, "device": device, "variant": variant}
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
                             kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR),
                             # no start-up warning per kernel (TCP without encryption) between our progress lines
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    nb = json.loads(tmp.read_text())
+    nb["metadata"].get("papermill", {}).update(input_path=f"notebooks/{name}.ipynb",
+                                               output_path=f"{Path(out_dir).name}/{name}.ipynb")
+    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     os.replace(tmp, out)
+    if html:
+        from .site import export_html
+        export_html(out)
     return out
 
 
@@ -253,35 +263,7 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     return 0
 
 
-def notebook_claim(name: str) -> str:
-    """The first markdown cell of a notebook: its figure's claim, used as the caption."""
-    nb = json.loads((NOTEBOOK_DIR / f"{name}.ipynb").read_text())
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown":
-            return "".join(cell["source"]).strip()
-    return ""
-
-
 def write_index(result_set: str, outputs_dir: str) -> Path:
-    """`<outputs>/<result set>/index.html`: each composed figure, its caption and its executed notebook."""
-    base = Path(outputs_dir) / result_set
-    parts = [f"<!doctype html><meta charset='utf-8'><title>Offline reactivation: {result_set}</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
-             "figure{border-bottom:1px solid #ccc;padding-bottom:1em}</style>",
-             f"<h1>Sufficient conditions for offline reactivation — {html.escape(result_set)}</h1>"]
-    report_table = base / "report.html"
-    if report_table.exists():
-        parts.append(report_table.read_text())
-    for name in NOTEBOOKS:
-        fig_name = figure_name(name)
-        png = base / "figures" / f"{fig_name}.png"
-        if not png.exists():
-            continue
-        claim = html.escape(notebook_claim(name)) if (NOTEBOOK_DIR / f"{name}.ipynb").exists() else ""
-        parts.append(f"<figure id='{fig_name}'><h2>{fig_name}</h2><img src='figures/{fig_name}.png' alt='{fig_name}'>"
-                     f"<figcaption><pre style='white-space:pre-wrap'>{claim}</pre>"
-                     f"<a href='notebooks/{name}.ipynb'>executed notebook</a> · "
-                     f"<a href='figures/{fig_name}.pdf'>PDF</a></figcaption></figure>")
-    index = base / "index.html"
-    index.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(index, "\n".join(parts))
+    """`<outputs>/<result set>/index.html`: the claims table and every composed figure (see `utils.site`)."""
+    from .site import write_index as render
+    return render(result_set, outputs_dir, {name: figure_name(name) for name in NOTEBOOKS}, NOTEBOOK_DIR)

@@ -1,0 +1,78 @@
+"""Reading without running: executed notebooks exported to HTML, and the index page of a result set.
+
+`export_html` renders an executed notebook with nbconvert beside it (`name.html`, images embedded), so it
+reads in any browser. `write_index` builds `<outputs>/<result set>/index.html` from a Jinja2 template
+(`utils/templates/index.html.j2`): the claims table of `report.json` with coloured verdicts and per-seed
+values, then each composed figure with its notebook's opening cell rendered from markdown and links to the
+notebook (HTML and .ipynb) and the PDF figure. Every link is relative, so the folder can be moved or served.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .files import atomic_write_text
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def export_html(notebook: Path) -> Path:
+    """`notebook` (an executed .ipynb) -> the same name with `.html`, written atomically."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(notebook, as_version=4))
+    return atomic_write_text(notebook.with_suffix(".html"), body)
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown (a notebook's opening cell) to HTML, with the renderer nbconvert itself uses."""
+    import mistune
+    return mistune.html(text)
+
+
+def opening_cell(notebook: Path) -> str:
+    """The first markdown cell of a notebook, without its `# title` line (the index gives its own heading)."""
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"]).strip()
+            return text.split("\n", 1)[1].strip() if text.startswith("# ") and "\n" in text else text
+    return ""
+
+
+def index_context(result_set: str, outputs_dir: str | Path, notebooks: dict[str, str],
+                  notebook_dir: Path) -> dict:
+    """What the template needs: report rows by group, and one entry per composed figure that exists.
+
+    `notebooks` maps each notebook name to its figure name, in the order the figures are shown."""
+    from .report import GROUPS, group_of
+    base = Path(outputs_dir) / result_set
+    report_path = base / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    rows = report.get("claims", [])
+    groups = [{"title": title, "rows": [r for r in rows if group_of(r) == key]} for key, title in GROUPS.items()]
+    figures = []
+    for notebook, name in notebooks.items():
+        if not (base / "figures" / f"{name}.png").exists():
+            continue
+        source = notebook_dir / f"{notebook}.ipynb"
+        figures.append({"name": name, "notebook": notebook,
+                        "caption": markdown_to_html(opening_cell(source)) if source.exists() else "",
+                        "html": (base / "notebooks" / f"{notebook}.html").exists(),
+                        "pdf": (base / "figures" / f"{name}.pdf").exists()})
+    return {"result_set": result_set, "preset": report.get("preset", result_set), "variant": report.get("variant", "default"),
+            "seeds": report.get("seeds", []), "summary": report.get("summary", ""),
+            "groups": [g for g in groups if g["rows"]], "figures": figures, "shown": {f["name"] for f in figures}}
+
+
+def write_index(result_set: str, outputs_dir: str | Path, notebooks: dict[str, str], notebook_dir: Path) -> Path:
+    """Render `index.html.j2` for one result set; returns the page's path."""
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    page = env.get_template("index.html.j2").render(**index_context(result_set, outputs_dir, notebooks, notebook_dir))
+    path = Path(outputs_dir) / result_set / "index.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_text(path, page)
+
+
+__all__ = ["export_html", "markdown_to_html", "opening_cell", "index_context", "write_index"]
