@@ -167,8 +167,8 @@ def test_notebook_seeds_default_matches_the_runner(name):
 # --- the notebooks' computations on smoke networks --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory):
-    return FigureSettings.create("smoke", SEEDS, "cpu", tmp_path_factory.mktemp("outputs"))
+def settings(smoke_outputs):
+    return FigureSettings.create("smoke", SEEDS, "cpu", smoke_outputs)   # the session's shared smoke cache
 
 
 def _rows(settings, figure):

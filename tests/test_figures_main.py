@@ -17,9 +17,9 @@ from utils.experiments import FigureSettings, read_results, write_results
 
 
 @pytest.fixture(scope="session")
-def smoke(tmp_path_factory):
+def smoke(smoke_outputs):
     """Smoke settings over a fresh outputs folder, and every network the three figures need (trained here)."""
-    settings = FigureSettings.create("smoke", None, "cpu", tmp_path_factory.mktemp("outputs"))
+    settings = FigureSettings.create("smoke", None, "cpu", smoke_outputs)   # the session's shared smoke cache
     sp = {c: settings.networks("spatial", c) for c in F.FIG2_CONDITIONS}
     hd = settings.networks("head_direction", "noisy_unbiased")
     return settings, sp, hd

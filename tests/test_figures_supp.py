@@ -18,9 +18,9 @@ SEEDS = (0, 1)
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory):
-    """Smoke settings over two seeds in a temporary outputs dir; models train on first use (seconds)."""
-    return FigureSettings.create("smoke", SEEDS, "cpu", tmp_path_factory.mktemp("outputs"))
+def settings(smoke_outputs):
+    """Smoke settings over two seeds on the session's shared smoke cache."""
+    return FigureSettings.create("smoke", SEEDS, "cpu", smoke_outputs)   # the session's shared smoke cache
 
 
 @pytest.fixture(scope="session")

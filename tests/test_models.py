@@ -34,10 +34,11 @@ def test_fast_loop_equals_per_step_loop(task, condition, gen):
         results.append((states.detach(), outputs.detach()))
         grads.append([p.grad.clone() for p in net.parameters()])
     (s_fast, o_fast), (s_ref, o_ref) = results
-    torch.testing.assert_close(s_fast, s_ref, rtol=0, atol=1e-5)
-    torch.testing.assert_close(o_fast, o_ref, rtol=0, atol=1e-5)
+    # float64 throughout: the two loops differ only in the order of additions
+    torch.testing.assert_close(s_fast, s_ref, rtol=0, atol=1e-12)
+    torch.testing.assert_close(o_fast, o_ref, rtol=0, atol=1e-12)
     for g_fast, g_ref in zip(*grads):
-        torch.testing.assert_close(g_fast, g_ref, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(g_fast, g_ref, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("kind,mean", [("gaussian", 0.0), ("uniform", 0.5)])
@@ -97,3 +98,32 @@ def test_biases_only_inside_the_nonlinearity():
         # the bias draws no random numbers: both variants of a seed start from the same weights
         a, b = net.state_dict(), as_written.state_dict()
         assert all(torch.equal(b[k], a[k]) for k in b)
+
+
+def test_rnn_step_by_hand():
+    """r ← r + α(−r + ReLU(W r + drive)) + ξ with two units, α = 0.5, worked out on paper:
+    the expected values below are computed by hand in the comments."""
+    from utils.models import rnn_step
+    w = torch.tensor([[1.0, 2.0], [0.0, 1.0]])
+    h = torch.tensor([[1.0, -1.0], [2.0, 1.0]])
+    drive = torch.tensor([[0.5, -0.5], [0.0, 1.0]])
+    noise = torch.tensor([[0.1, 0.0], [0.0, -0.2]])
+    # row 0: pre (−0.5, −1.5) → rate (0, 0); (1 − 0.5)·(1, −1) + (0.1, 0) = (0.6, −0.5)
+    # row 1: pre (2 + 2, 0 + 1 + 1) = (4, 2) → rate (4, 2); 0.5·(2, 1) + 0.5·(4, 2) + (0, −0.2) = (3, 1.3)
+    expected = torch.tensor([[0.6, -0.5], [3.0, 1.3]])
+    torch.testing.assert_close(rnn_step(h, drive, noise, w, 0.5), expected)
+
+
+def test_gru_step_by_hand():
+    """One CT-GRU step with one unit where every gate is computed by hand."""
+    from utils.models import gru_step
+    h = torch.tensor([[1.0]])
+    w_zg = torch.tensor([[0.0], [2.0]])          # W_z = 0, W_g = 2
+    w_r = torch.tensor([[0.5]])
+    drive = torch.tensor([[0.0, -2.0, 1.0]])     # U_z Δs = 0, U_g Δs = −2, U_r Δs = 1
+    noise = torch.tensor([[0.05]])
+    z = 0.5                                      # sigmoid(0 · 1 + 0)
+    g = 0.5                                      # sigmoid(2 · 1 − 2)
+    candidate = math.tanh(0.5 * g * 1.0 + 1.0)   # tanh(1.25)
+    expected = 1.0 + 0.4 * (1 - z) * (candidate - 1.0) + 0.05
+    torch.testing.assert_close(gru_step(h, drive, noise, w_zg, w_r, 0.4), torch.tensor([[expected]]))

@@ -51,12 +51,18 @@ def test_a_notebook_with_an_unknown_preset_fails_clearly(tmp_path):
     assert not (tmp_path / "huge").exists()
 
 
-def test_index_lists_every_figure(smoke_outputs):
-    index = runner.write_index("smoke", str(smoke_outputs)).read_text()
-    for name in NOTEBOOKS:
-        figure = runner.figure_name(name)
-        if (smoke_outputs / "smoke" / "figures" / f"{figure}.png").exists():
-            assert f"figures/{figure}.png" in index and f"notebooks/{name}.ipynb" in index
+def test_index_lists_exactly_the_figures_that_exist(tmp_path):
+    figures = tmp_path / "smoke" / "figures"
+    figures.mkdir(parents=True)
+    drawn, absent = NOTEBOOKS[:2], NOTEBOOKS[2:]
+    for name in drawn:
+        (figures / f"{runner.figure_name(name)}.png").write_bytes(b"png")
+    index = runner.write_index("smoke", str(tmp_path)).read_text()
+    for name in drawn:
+        assert f"figures/{runner.figure_name(name)}.png" in index and f"notebooks/{name}.ipynb" in index
+    for name in absent:
+        assert f"notebooks/{name}.ipynb" not in index
+    assert "<pre" not in index
 
 
 def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path, monkeypatch):
