@@ -179,7 +179,7 @@ def test_supp_notebook_parameters_are_analysis_sizes(name):
     cells = json.loads((runner.NOTEBOOK_DIR / f"{name}.ipynb").read_text())["cells"]
     params = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
     names = [line.split("=")[0].strip() for line in "".join(params["source"]).splitlines() if "=" in line]
-    assert names[:5] == ["preset", "seeds", "device", "outputs_dir", "variant"]
+    assert names[:6] == ["preset", "seeds", "device", "outputs_dir", "variant", "partial"]
     sizes = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
-    assert names[5:] and set(names[5:]) <= sizes
+    assert names[6:] and set(names[6:]) <= sizes
     assert "FigureSettings" not in "".join(params["source"])  # created after papermill's injected cell

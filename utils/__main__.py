@@ -34,6 +34,11 @@ def _common(p: argparse.ArgumentParser, task_required: bool = True) -> None:
                    help="override a config field, e.g. --set n_rec=256 (repeatable)")
 
 
+def _seeds(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seeds", default=None, metavar="S[,S...]",
+                   help="a partial run on these seeds only, written to outputs/<preset>-seed<S>[-<variant>]/")
+
+
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", required=True, help=f"one of {', '.join(C.TASKS)}")
     p.add_argument("--condition", required=True, help="e.g. noisy_unbiased (see README)")
@@ -62,9 +67,11 @@ def build_parser() -> Parser:
         slurm.add_arguments(p)
         p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
         p.add_argument("--device", default="cpu")
+        _seeds(p)
         _common(p)
 
     p = sub.add_parser("report", help="write outputs/<preset>/report.md and report.json from the results")
+    _seeds(p)
     _common(p)
 
     p = sub.add_parser("bench", help="time training steps against a released-code-style baseline")
@@ -124,11 +131,12 @@ def _dispatch(args) -> int:
             resolve_device(args.device)  # here, not in a worker process after the pool has started
         run = runner.train_grid if args.command == "train-grid" else runner.regenerate
         return run(preset=args.preset, outputs_dir=args.outputs, only=args.only, jobs=args.jobs,
-                   device=args.device, overrides=overrides, **launch)
+                   device=args.device, overrides=overrides, seeds=C.parse_seeds(args.seeds), **launch)
     if args.command == "report":
         from . import report
         C.get_preset(args.preset)
-        return report.main(args.preset, args.outputs, C.variant_of(parse_overrides(args.overrides)))
+        return report.main(args.preset, args.outputs, C.variant_of(parse_overrides(args.overrides)),
+                           C.parse_seeds(args.seeds))
     if args.command == "bench":
         from . import bench
         return bench.main(as_json=args.json, repeats=args.repeats, device=args.device)

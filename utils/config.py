@@ -179,10 +179,26 @@ def variant_of(overrides: dict[str, Any] | None) -> str:
     raise ConfigError(f"figures take only the overrides of a model variant ({choices}), got {overrides}")
 
 
-def result_set(preset: str, variant: str = "default") -> str:
-    """The folder of one result set under `outputs/`: `laptop`, `laptop-as-written`, ..."""
+def result_set(preset: str, variant: str = "default", seeds=None) -> str:
+    """The folder of one result set under `outputs/`: `laptop`, `laptop-as-written`, and for a partial run on
+    chosen seeds (`figures --seeds 0`) `paper-seed0`, `paper-seed0-as-written`, ..."""
     check_choice("variant", variant, VARIANTS)
-    return preset if variant == "default" else f"{preset}-{variant}"
+    name = preset if seeds is None else f"{preset}-seed{'-'.join(str(check_seed(s)) for s in seeds)}"
+    return name if variant == "default" else f"{name}-{variant}"
+
+
+def parse_seeds(text: str | None) -> tuple[int, ...] | None:
+    """`--seeds 0,2` -> (0, 2); None stays None (the preset's seeds). Distinct non-negative integers."""
+    if text is None:
+        return None
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated non-negative integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"--seeds must name distinct non-negative integers, got {text!r}")
+    return seeds
+
 
 _SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 

@@ -201,17 +201,23 @@ def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
     return draw
 
 
+def _model_bars(ax, runs: dict[str, dict[str, dict[int, ModelRun]]], value) -> None:
+    """Grouped bars, one group per task and one bar per model: the mean of `value(run)` over seeds (bar) and each
+    seed (dot)."""
+    width = 0.8 / len(MODELS)
+    for j, label in enumerate(MODELS):
+        for i, task in enumerate(runs):
+            values = [value(r) for r in runs[task][label].values()]
+            x = i + (j - (len(MODELS) - 1) / 2) * width
+            ax.bar(x, np.mean(values), width, color=COLORS[label], label=_short(label) if i == 0 else None)
+            ax.plot([x] * len(values), values, "k.", ms=2)
+    ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
+
+
 def _p99_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
-        width = 0.8 / len(MODELS)
-        for j, label in enumerate(MODELS):
-            for i, task in enumerate(runs):
-                ratios = [r.steps_quiescent["p99"] / r.steps_active["p99"] for r in runs[task][label].values()]
-                x = i + (j - (len(MODELS) - 1) / 2) * width
-                ax.bar(x, np.mean(ratios), width, color=COLORS[label], label=_short(label) if i == 0 else None)
-                ax.plot([x] * len(ratios), ratios, "k.", ms=2)
+        _model_bars(ax, runs, lambda r: r.steps_quiescent["p99"] / r.steps_active["p99"])
         ax.axhline(1.5, color="black", lw=0.6, ls=":")
-        ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
         ax.set(ylabel="p99 step, quiescent / active", yscale="log",
                title="how quiescence moves\n(dotted: the smooth claims' 1.5)")
     return draw
@@ -219,14 +225,7 @@ def _p99_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
 
 def _homogeneity_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
-        width = 0.8 / len(MODELS)
-        for j, label in enumerate(MODELS):
-            for i, task in enumerate(runs):
-                errs = [max(r.homogeneity["2"], 1e-8) for r in runs[task][label].values()]
-                x = i + (j - (len(MODELS) - 1) / 2) * width
-                ax.bar(x, np.mean(errs), width, color=COLORS[label])
-                ax.plot([x] * len(errs), errs, "k.", ms=2)
-        ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
+        _model_bars(ax, runs, lambda r: max(r.homogeneity["2"], 1e-8))
         ax.set(ylabel="‖E[Δr](2r) − 2E[Δr](r)‖ / ‖2E[Δr](r)‖", yscale="log",
                title="homogeneity of the zero-input update\n(floor 1e-8: exact)")
     return draw

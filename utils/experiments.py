@@ -28,10 +28,11 @@ class FigureSettings:
     outputs_dir: Path
     analysis: C.AnalysisConfig
     variant: str = "default"   # the model variant (config.VARIANTS) of every network the notebook loads
+    partial: bool = False      # a run on chosen seeds only (`figures --seeds`): results go to their own folder
 
     @classmethod
     def create(cls, preset: str = C.DEFAULT_PRESET, seeds: Any = None, device: str = "cpu",
-               outputs_dir: str | Path = "../outputs", variant: str = "default",
+               outputs_dir: str | Path = "../outputs", variant: str = "default", partial: bool = False,
                **analysis_overrides: Any) -> "FigureSettings":
         """Validate a notebook's parameters; `None` analysis sizes and seeds come from the preset."""
         p = C.get_preset(preset)
@@ -59,7 +60,8 @@ class FigureSettings:
         for k, v in sizes.items():
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise C.ConfigError(f"{k} must be a positive integer, got {v!r}")
-        return cls(preset, seeds, device, Path(outputs_dir), dataclasses.replace(p.analysis, **sizes), variant)
+        return cls(preset, seeds, device, Path(outputs_dir), dataclasses.replace(p.analysis, **sizes), variant,
+                   bool(partial))
 
     def model_overrides(self, **overrides) -> dict[str, Any]:
         """The variant's config overrides, then the caller's (a notebook's own model choices win)."""
@@ -74,8 +76,8 @@ class FigureSettings:
 
     @property
     def result_set(self) -> str:
-        """Where this notebook's figures and results go: `outputs/<preset>[-<variant>]/`."""
-        return C.result_set(self.preset, self.variant)
+        """Where this notebook's figures and results go: `outputs/<preset>[-seed<…>][-<variant>]/`."""
+        return C.result_set(self.preset, self.variant, self.seeds if self.partial else None)
 
     @property
     def figures_dir(self) -> Path:

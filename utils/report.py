@@ -304,14 +304,14 @@ def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
 
 
 def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs", claims: list[dict] | None = None,
-                    variant: str = "default") -> list[dict[str, Any]]:
+                    variant: str = "default", seeds=None) -> list[dict[str, Any]]:
     """One row per claim: the claim's fields, the verdict ('passed', 'failed', 'reported' or 'missing'), the
     values, and the seeds they rest on."""
     rows = []
     checks: dict[str, Callable[[dict], Verdict]] = {k[len("check_"):]: v for k, v in globals().items()
                                                      if k.startswith("check_")}
     for claim in claims or load_claims():
-        results = read_results(claim["figure"], C.result_set(preset, variant), outputs_dir)
+        results = read_results(claim["figure"], C.result_set(preset, variant, seeds), outputs_dir)
         row = dict(claim)
         if results is None:
             row |= {"verdict": "missing", "value": "", "per_seed": {}, "seeds": []}
@@ -383,10 +383,11 @@ def to_html(rows: list[dict]) -> str:
     return "".join(parts) + f"<p><b>{html.escape(summary_line(rows))}</b></p>"
 
 
-def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default") -> list[dict]:
-    """`report.md`, `report.json` and the table fragment the index page shows, in the result set's folder."""
-    rows = evaluate_claims(preset, outputs_dir, variant=variant)
-    base = Path(outputs_dir) / C.result_set(preset, variant)
+def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default", seeds=None) -> list[dict]:
+    """`report.md`, `report.json` and the table fragment the index page shows, in the result set's folder
+    (`seeds`: a partial run's, see `config.result_set`)."""
+    rows = evaluate_claims(preset, outputs_dir, variant=variant, seeds=seeds)
+    base = Path(outputs_dir) / C.result_set(preset, variant, seeds)
     base.mkdir(parents=True, exist_ok=True)
     seeds = sorted({s for r in rows for s in r["seeds"]})
     payload = {"preset": preset, "variant": variant, "seeds": seeds, "claims": rows, "summary": summary_line(rows)}
@@ -397,8 +398,8 @@ def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str 
     return rows
 
 
-def main(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default") -> int:
-    rows = write_report(preset, outputs_dir, variant)
+def main(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default", seeds=None) -> int:
+    rows = write_report(preset, outputs_dir, variant, seeds)
     for r in rows:
         print(f"{r['verdict']:>8}  {r['id']:<20} {r['value']}")
     print(summary_line(rows))
@@ -408,8 +409,8 @@ def main(preset: str, outputs_dir: str | Path = "outputs", variant: str = "defau
 def show_claims(figure: str, settings) -> list[dict]:
     """The closing cell of a notebook: its figure's claim rows, measured from the results it has just written
     with the report's own checks, printed as value, threshold and verdict."""
-    rows = [r for r in evaluate_claims(settings.preset, settings.outputs_dir, variant=settings.variant)
-            if r["figure"] == figure]
+    rows = [r for r in evaluate_claims(settings.preset, settings.outputs_dir, variant=settings.variant,
+                                       seeds=settings.seeds if settings.partial else None) if r["figure"] == figure]
     for r in rows:
         print(f"{r['id']}: {r['verdict'].upper()}\n  claim:     {r['statement']}\n  measured:  {r['value']}\n"
               f"  threshold: {r['threshold']}")

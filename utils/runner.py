@@ -78,10 +78,10 @@ def select_notebooks(only: str | None) -> list[str]:
     return chosen
 
 
-def required_models(notebooks: list[str], preset: str) -> list[tuple]:
+def required_models(notebooks: list[str], preset: str, seeds: tuple[int, ...] | None = None) -> list[tuple]:
     """(task, condition, seed) for every model the notebooks need, each once, in a stable order; a model with
     config overrides is (task, condition, seed, ((field, value), ...)). A notebook of `NOTEBOOK_SEEDS` needs
-    only its first seeds."""
+    only its first seeds; explicit `seeds` (a partial run, `--seeds`) are used for every notebook instead."""
     n_seeds = C.get_preset(preset).seeds
     wanted: dict[tuple, int] = {}
     for nb in notebooks:
@@ -89,7 +89,7 @@ def required_models(notebooks: list[str], preset: str) -> list[tuple]:
             key = (task, cond, tuple(sorted(extra[0].items())) if extra else ())
             wanted[key] = max(wanted.get(key, 0), min(n_seeds, NOTEBOOK_SEEDS.get(nb, n_seeds)))
     return [(task, cond, seed, *((over,) if over else ())) for (task, cond, over), n in wanted.items()
-            for seed in range(n)]
+            for seed in (range(n) if seeds is None else seeds)]
 
 
 def job_config(job: tuple, preset: str, overrides: dict | None = None) -> C.RunConfig:
@@ -126,7 +126,7 @@ def default_jobs(device: str) -> int:
 
 def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
                jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
-               launcher: str = "local", slurm=None) -> int:
+               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None) -> int:
     """Train the models the notebooks need that are not in the cache: in local processes, or with
     `launcher="slurm"` one Slurm job each (`slurm`: a `slurm.SlurmOptions`). 0 when all are trained."""
     from .training import is_trained, run_dir_for
@@ -135,7 +135,7 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
     todo, seen = [], set()
-    for job in required_models(select_notebooks(only), preset):
+    for job in required_models(select_notebooks(only), preset, seeds):
         cfg = job_config(job, preset, overrides)
         run_dir = run_dir_for(cfg, preset, outputs_dir)
         if run_dir not in seen and not is_trained(run_dir, cfg):  # a damaged model is retrained
@@ -218,17 +218,20 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
 
 def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
                jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
-               launcher: str = "local", slurm=None) -> int:
+               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None) -> int:
     """Train the missing models, execute the notebooks, then write the report and index page.
 
     `overrides` may only select a model variant (`config.VARIANTS`, e.g. `recurrent_bias=false` for the paper as
-    written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache."""
+    written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache.
+    `seeds` (a partial run) trains and analyses only those seeds, into `outputs/<preset>-seed<…>[-<variant>]/`,
+    never mixed with a run on the preset's seeds."""
     import papermill as pm
     variant = C.variant_of(overrides)
-    result_set = C.result_set(preset, variant)
+    result_set = C.result_set(preset, variant, seeds)
     notebooks = select_notebooks(only)
     t_start = time.perf_counter()
-    if train_grid(preset, outputs_dir, only, jobs, device, C.VARIANTS[variant], launcher=launcher, slurm=slurm) != 0:
+    if train_grid(preset, outputs_dir, only, jobs, device, C.VARIANTS[variant], launcher=launcher, slurm=slurm,
+                  seeds=seeds) != 0:
         return 1  # a model is missing (its Slurm job failed): no notebook runs
     out_dir = Path(outputs_dir) / result_set / "notebooks"
     jobs = jobs or default_jobs(device)
@@ -239,7 +242,8 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
 
     def run_one(name: str) -> float:
         t0 = time.perf_counter()
-        execute_notebook(name, preset, outputs_dir, device, out_dir, variant=variant)
+        partial = {} if seeds is None else {"seeds": list(seeds), "partial": True}
+        execute_notebook(name, preset, outputs_dir, device, out_dir, partial, variant=variant)
         return time.perf_counter() - t0
 
     failed = False
@@ -257,7 +261,7 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     if failed:
         return 1
     from . import report
-    report.main(preset, outputs_dir, variant)
+    report.main(preset, outputs_dir, variant, seeds)
     index = write_index(result_set, outputs_dir)
     print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
     return 0

@@ -1,5 +1,5 @@
-"""Model variants (bias, noise kinds), the cache key's code version, result sets per variant, and the
-homogeneity argument of ext_constant_drive."""
+"""Model variants (bias, noise kinds), the cache key's code version, result sets per variant and per partial run,
+and the homogeneity argument of ext_constant_drive."""
 import math
 
 import pytest
@@ -105,3 +105,23 @@ def test_regenerate_refuses_overrides_that_are_not_a_variant(tmp_path):
     with pytest.raises(C.ConfigError, match="model variant"):
         runner.regenerate("smoke", str(tmp_path), overrides={"noise_std": "0.02"})
     assert not any(tmp_path.iterdir())
+
+
+def test_partial_runs_on_chosen_seeds_have_their_own_folder():
+    assert C.result_set("paper", "default", (0,)) == "paper-seed0"
+    assert C.result_set("paper", "as-written", (0, 2)) == "paper-seed0-2-as-written"
+    assert C.parse_seeds("0,2") == (0, 2) and C.parse_seeds(None) is None
+    for bad in ("", "0,0", "-1", "a"):
+        with pytest.raises(C.ConfigError, match="--seeds"):
+            C.parse_seeds(bad)
+    jobs = runner.required_models(["fig3_head_direction", "ext_hd_metrics"], "paper", seeds=(0,))
+    assert {j[2] for j in jobs} == {0} and len(jobs) == 4   # noisy U, B (fig3) and noiseless U, B (ext_hd_metrics)
+    settings = FigureSettings.create("smoke", [1], "cpu", "out", partial=True)
+    assert settings.result_set == "smoke-seed1"
+    assert FigureSettings.create("smoke", [1], "cpu", "out").result_set == "smoke"
+
+
+def test_cli_rejects_bad_seeds_in_one_line(capsys):
+    from utils.__main__ import main
+    assert main(["figures", "--preset", "smoke", "--seeds", "0,x"]) == 2
+    assert "--seeds must be" in capsys.readouterr().err
