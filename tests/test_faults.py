@@ -243,20 +243,26 @@ def test_a_failing_notebook_never_leaves_a_partial_executed_notebook(tmp_path, m
     out = out_dir / "fig1_spatial_reactivation.ipynb"
     seen = []
 
+    def notebook(state):  # the smallest notebook the runner reads back
+        return json.dumps({"cells": [], "metadata": {"state": state}, "nbformat": 4, "nbformat_minor": 5})
+
     def fake_execute(input_path, output_path, parameters, **kwargs):
-        Path(output_path).write_text("PARTIAL")
-        seen.append(out.read_text() if out.exists() else None)
+        Path(output_path).write_text(notebook("PARTIAL"))
+        seen.append(json.loads(out.read_text())["metadata"]["state"] if out.exists() else None)
         if parameters.get("fail"):
             raise RuntimeError("cell 3 failed")
-        Path(output_path).write_text("COMPLETE")
+        Path(output_path).write_text(notebook("COMPLETE"))
+
+    def state():
+        return json.loads(out.read_text())["metadata"]["state"]
 
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
-    runner.execute_notebook("fig1_spatial_reactivation", "smoke", str(tmp_path), "cpu", out_dir)
-    assert out.read_text() == "COMPLETE" and seen == [None]
+    runner.execute_notebook("fig1_spatial_reactivation", "smoke", str(tmp_path), "cpu", out_dir, html=False)
+    assert state() == "COMPLETE" and seen == [None]
     with pytest.raises(RuntimeError):
         runner.execute_notebook("fig1_spatial_reactivation", "smoke", str(tmp_path), "cpu", out_dir,
-                                extra_parameters={"fail": True})
-    assert out.read_text() == "COMPLETE" and seen == [None, "COMPLETE"]
+                                extra_parameters={"fail": True}, html=False)
+    assert state() == "COMPLETE" and seen == [None, "COMPLETE"]
 
 
 def test_each_model_directory_records_the_sha256_of_its_files(cache):

@@ -76,7 +76,7 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
     running, seen, lock = [0], [], threading.Lock()
     peak = [0]
 
-    def fake_execute(name, preset, outputs_dir, device, out_dir, extra_parameters=None):
+    def fake_execute(name, preset, outputs_dir, device, out_dir, extra_parameters=None, **kwargs):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])

@@ -35,6 +35,9 @@ HOMOGENEITY_STATES = 2000      # active states (drawn at random, seeded) the hom
 EXAMPLE_TRAJECTORIES = 8       # quiescent SP trajectories drawn per model (first seed)
 EXAMPLE_STEPS = 200            # their length
 COLORS = dict(zip(MODELS, (P.QUIESCENT, "#7b3294", "#e69f00", "0.5")))
+TITLES = dict(zip(MODELS, ("Gaussian + bias\n(default)", "Gaussian, no bias\n(as written)",
+                           "U[0,1)·σ, no bias\n(as released)", "Gaussian, U's moments,\nno bias")))
+LEGEND = dict(zip(MODELS, ("Gaussian + bias", "Gaussian", "U[0,1)·σ", "Gaussian (U's moments)")))
 
 
 @torch.no_grad()
@@ -114,7 +117,7 @@ class ConstantDrive:
     """task -> model label (`MODELS`) -> seed -> `ModelRun`."""
     runs: dict[str, dict[str, dict[int, ModelRun]]]
     layout: str = "abcd;efgh"
-    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 4.4)})
+    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 4.3), "height_ratios": [1, 1.25]})
 
     def _per_seed(self, task: str, label: str, get) -> dict[str, Any]:
         return per_seed_and_mean({s: get(r) for s, r in self.runs[task][label].items()})
@@ -172,32 +175,30 @@ class ConstantDrive:
         for key, label in zip("abcd", MODELS):
             run = next(iter(sp[label].values()))
             out[key] = _example_panel(run, label)
-        out["e"] = _norm_panel(self.runs["spatial"], "SP: ‖h‖ in quiescence")
-        out["f"] = _norm_panel(self.runs["head_direction"], "HD: ‖h‖ in quiescence")
+        out["e"] = _norm_panel(self.runs["spatial"], "SP: ‖h‖ in quiescence", legend=True)
+        out["f"] = _norm_panel(self.runs["head_direction"], "HD: ‖h‖ in quiescence", legend=False)
         out["g"] = _p99_panel(self.runs)
         out["h"] = _homogeneity_panel(self.runs)
         return out
 
 
-def _short(label: str) -> str:
-    return label.split(",")[0].replace(" (default)", "").replace("Gaussian with U's mean and sd", "Gauss. (U moments)")
-
-
 def _example_panel(run: ModelRun, label: str):
     def draw(ax):
         P.plot_trajectories(ax, run.example, COLORS[label], every=1)
-        ax.set_title(f"{label}\nMSE {run.decode_error:.3f} m²", fontsize=6)
+        ax.set_title(f"{TITLES[label]}\nMSE {run.decode_error:.3f} m²", fontsize=6)
     return draw
 
 
-def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
+def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str, legend: bool):
     def draw(ax):
         for label, by_seed in by_model.items():
             for i, r in enumerate(by_seed.values()):
-                ax.plot(r.norm_quiescent, color=COLORS[label], lw=0.8, label=_short(label) if i == 0 else None)
+                ax.plot(r.norm_quiescent, color=COLORS[label], lw=0.8, label=LEGEND[label] if i == 0 else None)
                 ax.axhline(r.norm_active, color=COLORS[label], lw=0.6, ls="--")
-        ax.set(xlabel="quiescent step", ylabel="mean ‖h‖", title=title, yscale="log")
-        ax.legend(fontsize=5, frameon=False)
+        ax.set(xlabel="quiescent step", ylabel="mean ‖h‖ (dashed: active)", title=title)
+        ax.set_ylim(0, None)
+        if legend:
+            ax.legend(fontsize=5, frameon=False, loc="lower center", ncol=2)
     return draw
 
 
@@ -209,7 +210,7 @@ def _model_bars(ax, runs: dict[str, dict[str, dict[int, ModelRun]]], value) -> N
         for i, task in enumerate(runs):
             values = [value(r) for r in runs[task][label].values()]
             x = i + (j - (len(MODELS) - 1) / 2) * width
-            ax.bar(x, np.mean(values), width, color=COLORS[label], label=_short(label) if i == 0 else None)
+            ax.bar(x, np.mean(values), width, color=COLORS[label])
             ax.plot([x] * len(values), values, "k.", ms=2)
     ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
 
@@ -218,16 +219,14 @@ def _p99_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
         _model_bars(ax, runs, lambda r: r.steps_quiescent["p99"] / r.steps_active["p99"])
         ax.axhline(1.5, color="black", lw=0.6, ls=":")
-        ax.set(ylabel="p99 step, quiescent / active", yscale="log",
-               title="how quiescence moves\n(dotted: the smooth claims' 1.5)")
+        ax.set(ylabel="p99 step, quiescent ÷ active", yscale="log", title="how quiescence moves\n(dotted: 1.5)")
     return draw
 
 
 def _homogeneity_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
         _model_bars(ax, runs, lambda r: max(r.homogeneity["2"], 1e-8))
-        ax.set(ylabel="‖E[Δr](2r) − 2E[Δr](r)‖ / ‖2E[Δr](r)‖", yscale="log",
-               title="homogeneity of the zero-input update\n(floor 1e-8: exact)")
+        ax.set(ylabel="relative error at c = 2 (floor 1e-8)", yscale="log", title="homogeneity of\nthe zero-input update")
     return draw
 
 
