@@ -231,6 +231,32 @@ def test_explore_view_and_its_errors(settings):
         X.explore_view(settings, "spatial", "noisy_unbiased", 0, -1.0, 12)
 
 
+def test_explore_widget_carries_a_static_image_that_the_html_export_shows(settings, monkeypatch, tmp_path):
+    import base64
+
+    import nbformat
+
+    from utils.site import WIDGET_VIEW, export_html
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    X.explore_widget(settings, X.explore_view(settings, "head_direction", "noiseless_unbiased", 0, 1.0, 12))
+    bundle = shown[-1]
+    assert WIDGET_VIEW in bundle and bundle["image/png"].startswith(b"\x89PNG")
+
+    cell = nbformat.v4.new_code_cell("X.explore_widget(settings, view)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle | {
+        "image/png": base64.b64encode(bundle["image/png"]).decode()})]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    # the kernel's saved widget state (papermill keeps it), without which nbconvert never draws a widget
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {bundle[WIDGET_VIEW]["model_id"]: {"model_name": "VBoxModel", "state": {}}},
+        "version_major": 2, "version_minor": 0}}
+    notebook = tmp_path / "explore.ipynb"
+    nbformat.write(nb, notebook)
+    page = export_html(notebook).read_text()
+    assert "<img" in page and f'<script type="{WIDGET_VIEW}">' not in page   # the image, not a dead widget
+
+
 # --- the report's checks on hand-made results ------------------------------------------------------------------
 
 def test_ext_checks_follow_their_thresholds():

@@ -51,6 +51,33 @@ def test_a_notebook_with_an_unknown_preset_fails_clearly(tmp_path):
     assert not (tmp_path / "huge").exists()
 
 
+def test_a_running_notebook_leaves_the_process_working_directory_alone(tmp_path, monkeypatch):
+    """`figures` runs two notebooks in threads of one process: a chdir for one of them would send the other's
+    relative paths (its outputs folder, its executed copy) somewhere else."""
+    import os
+    import threading
+    import time
+
+    import nbformat
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    probe = nbformat.v4.new_code_cell("import os, pathlib, time\n"
+                                      "pathlib.Path('kernel_cwd.txt').write_text(os.getcwd())\ntime.sleep(2)")
+    kernel = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=[probe], metadata=kernel), notebook_dir / "probe.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebook_dir)
+    here, seen = os.getcwd(), set()
+    run = threading.Thread(target=runner.execute_notebook, args=("probe", "smoke", str(tmp_path), "cpu",
+                                                                  tmp_path / "executed"), kwargs={"html": False})
+    run.start()
+    while run.is_alive():
+        seen.add(os.getcwd())
+        time.sleep(0.01)
+    assert seen == {here}
+    assert (notebook_dir / "kernel_cwd.txt").read_text() == str(notebook_dir)   # the kernel itself runs there
+    assert (tmp_path / "executed" / "probe.ipynb").exists()
+
+
 def test_index_lists_exactly_the_figures_that_exist(tmp_path):
     figures = tmp_path / "smoke" / "figures"
     figures.mkdir(parents=True)

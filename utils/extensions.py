@@ -1092,8 +1092,22 @@ def explore_widget(settings: FigureSettings, view: ExploreView):
         w.observe(redraw, names="value")
     redraw()
     box = W.VBox([W.HBox([task, condition, seed]), W.HBox([scale, steps]), out])
-    display(box)
+    # A live front end renders the widget; a page without a kernel (the HTML export, GitHub) cannot run its
+    # callbacks and shows the same output's static image of the starting view instead.
+    display(box._repr_mimebundle_() | {"image/png": view_png(view)}, raw=True)
     return box
+
+
+def view_png(view: ExploreView) -> bytes:
+    """The view drawn as PNG bytes (the widget's static stand-in)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    fig = draw_view(view)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 __all__ = ["ALPHAS", "VM_KAPPA", "TRAINING_NOISE", "TEMPERATURE_CONDITIONS", "SCORE_CONDITIONS", "HD_NETWORKS",
@@ -1102,4 +1116,4 @@ __all__ = ["ALPHAS", "VM_KAPPA", "TRAINING_NOISE", "TEMPERATURE_CONDITIONS", "SC
            "sp_prediction", "hd_prediction", "temperature_sweep", "Temperature", "temperature", "kde_score",
            "quiescent_drift", "cosines", "slope_through_origin", "ScoreAlignment", "score_alignment", "Score",
            "score_alignment_over_seeds", "HDMetrics", "hd_metrics", "noise_moments", "TrainingNoise",
-           "training_noise", "explore_noise_std", "ExploreView", "explore_view", "draw_view", "explore_widget"]
+           "training_noise", "explore_noise_std", "ExploreView", "explore_view", "draw_view", "explore_widget", "view_png"]

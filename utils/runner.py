@@ -195,6 +195,7 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
     The copy carries no path of this machine: `outputs_dir` is passed relative to `notebooks/` (where the kernel
     runs), and papermill's record of its input and output names the repository's files, not temporary ones."""
     import papermill as pm
+    out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
@@ -202,7 +203,10 @@ def execute_notebook(name: str, preset: str, outputs_dir: str, device: str, out_
     params = {"preset": preset, "outputs_dir": outputs, "device": device, "variant": variant}
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(tmp), parameters=params | (extra_parameters or {}),
-                            kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR),
+                            kernel_name="python3", progress_bar=False,
+                            # The kernel starts in notebooks/. Not papermill's `cwd`: it chdirs this whole process
+                            # for the notebook's run, and a second notebook's thread then resolves its paths there.
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
                             # no start-up warning per kernel (TCP without encryption) between our progress lines
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     nb = json.loads(tmp.read_text())

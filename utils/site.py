@@ -14,6 +14,7 @@ from pathlib import Path
 from .files import atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def export_html(notebook: Path) -> Path:
@@ -21,7 +22,15 @@ def export_html(notebook: Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(notebook, as_version=4))
+    from traitlets.config import Config
+
+    # A widget's Python callbacks need a live kernel: where an output also carries a static image, the page
+    # shows the image rather than controls that cannot redraw anything.
+    priority = HTMLExporter().default_config.NbConvertBase.display_data_priority
+    config = Config({"NbConvertBase": {"display_data_priority": [t for t in priority if t != WIDGET_VIEW]
+                                       + [WIDGET_VIEW]}})
+    body, _ = HTMLExporter(template_name="lab", config=config).from_notebook_node(
+        nbformat.read(notebook, as_version=4))
     return atomic_write_text(notebook.with_suffix(".html"), body)
 
 
