@@ -10,7 +10,8 @@ whose mean σ/2 acts as a constant drive), breaks the symmetry.
 `constant_drive` trains (or loads) the four models of `config.CONSTANT_DRIVE_MODELS` for SP and HD noisy
 unbiased networks and measures, per seed: the final decoding error, how decoded trajectories move (step-length
 quantiles, jumps), ‖h‖ over quiescent time against the active ‖h‖, the SP total quiescent variance (Fig. 2f
-protocol), KL(quiescent ‖ active), the ext_score cosine, and the homogeneity error
+protocol), KL(quiescent ‖ active) over the whole run and per quarter of it (is quiescence stationary, or does
+it drift away from the active distribution?), the ext_score cosine, and the homogeneity error
 ‖E[Δr](c·r) − c·E[Δr](r)‖ / ‖c·E[Δr](r)‖ at c ∈ {0.5, 2} on the network's own active states.
 """
 from __future__ import annotations
@@ -34,10 +35,10 @@ SCALES = (0.5, 2.0)            # c of the homogeneity test
 HOMOGENEITY_STATES = 2000      # active states (drawn at random, seeded) the homogeneity error is averaged over
 EXAMPLE_TRAJECTORIES = 8       # quiescent SP trajectories drawn per model (first seed)
 EXAMPLE_STEPS = 200            # their length
+KL_WINDOWS = 4                 # quarters of the quiescent run, each compared with the active run
 COLORS = dict(zip(MODELS, (P.QUIESCENT, "#7b3294", "#e69f00", "0.5")))
 TITLES = dict(zip(MODELS, ("Gaussian + bias\n(default)", "Gaussian, no bias\n(as written)",
                            "U[0,1)·σ, no bias\n(as released)", "Gaussian, U's moments,\nno bias")))
-LEGEND = dict(zip(MODELS, ("Gaussian + bias", "Gaussian", "U[0,1)·σ", "Gaussian (U's moments)")))
 
 
 @torch.no_grad()
@@ -78,6 +79,7 @@ class ModelRun:
     norm_quiescent: np.ndarray            # (quiescent_steps_kl,) mean ‖h‖ at each quiescent step
     kl: float                             # KL(quiescent ‖ active), nats (SP: KDE Monte Carlo; HD: 20-bin histograms)
     kl_uniform: float                     # KL(𝒰 ‖ active), the same estimator
+    kl_windows: list[float]               # KL(quiescent steps of one quarter ‖ active), quarter by quarter
     total_variance: float | None          # SP: Fig. 2f protocol (m²); HD: None
     score_cosine: float                   # ext_score's median cosine (top 4 PCs)
     homogeneity: dict[str, float]
@@ -90,14 +92,18 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
     act = A.active_run(net, analysis.n_kde, analysis.active_steps, seed)
     qui = A.quiescent_run(net, analysis.n_kde, analysis.quiescent_steps_kl, "scaled", seed)
     jump = None if circular else A.JUMP_LENGTH
+    windows = np.array_split(np.arange(qui.decoded.shape[1]), KL_WINDOWS)
     if circular:
         kl = A.bearing_histogram_kl(qui.decoded, act.decoded)
+        kl_windows = [A.bearing_histogram_kl(qui.decoded[:, w], act.decoded) for w in windows]
         uniform = np.random.default_rng(seed).uniform(-np.pi, np.pi, qui.decoded.size)
         kl_uniform = A.bearing_histogram_kl(uniform, act.decoded)
         variance = None
     else:
         active_density = A.kde(act.decoded)
         kl = A.kl_divergence(A.kde(qui.decoded), active_density, analysis.kl_samples, seed)
+        kl_windows = [A.kl_divergence(A.kde(qui.decoded[:, w]), active_density, analysis.kl_samples, seed)
+                      for w in windows]
         kl_uniform = A.kl_divergence(A.UniformBox(net.task_cfg.box_size), active_density, analysis.kl_samples, seed)
         long = A.quiescent_run(net, analysis.n_variance, analysis.variance_steps, "scaled", seed, keep_states=False)
         variance = A.total_variance(long.decoded, burn_in=analysis.variance_steps // 2)
@@ -107,7 +113,7 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
         steps_active=A.step_statistics(act.decoded, circular, jump),
         steps_quiescent=A.step_statistics(qui.decoded, circular, jump),
         norm_active=float(A.hidden_norm(act.hidden).mean()), norm_quiescent=A.hidden_norm(qui.hidden),
-        kl=float(kl), kl_uniform=float(kl_uniform), total_variance=variance, score_cosine=cosine,
+        kl=float(kl), kl_uniform=float(kl_uniform), kl_windows=[float(k) for k in kl_windows], total_variance=variance, score_cosine=cosine,
         homogeneity=homogeneity_error(net, act.hidden, seed=seed),
         example=qui.decoded[:EXAMPLE_TRAJECTORIES, :EXAMPLE_STEPS] if example and not circular else None)
 
@@ -116,8 +122,8 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
 class ConstantDrive:
     """task -> model label (`MODELS`) -> seed -> `ModelRun`."""
     runs: dict[str, dict[str, dict[int, ModelRun]]]
-    layout: str = "abcd;efgh"
-    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 4.3), "height_ratios": [1, 1.25]})
+    layout: str = "abcd;efgh;ij.."
+    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 6.0), "height_ratios": [0.8, 1, 1]})
 
     def _per_seed(self, task: str, label: str, get) -> dict[str, Any]:
         return per_seed_and_mean({s: get(r) for s, r in self.runs[task][label].items()})
@@ -139,6 +145,7 @@ class ConstantDrive:
                     "hidden_norm_quiescent": stat(lambda r: r.norm_quiescent),
                     "kl": stat(lambda r: r.kl),
                     "kl_uniform": stat(lambda r: r.kl_uniform),
+                    "kl_by_quarter": stat(lambda r: r.kl_windows),
                     "score_cosine": stat(lambda r: r.score_cosine),
                     "homogeneity_error": {c: stat(lambda r, c=c: r.homogeneity[c]) for c in first.homogeneity},
                 }
@@ -163,7 +170,9 @@ class ConstantDrive:
                              f"{m(lambda x: x.steps_active['jump_fraction']):.2%}; variance "
                              f"{m(lambda x: x.total_variance):.3g} m²")
                 text += (f"; ‖h‖ {m(lambda x: x.norm_quiescent[-100:].mean()):.3g} vs {m(lambda x: x.norm_active):.3g}"
-                         f"; KL {m(lambda x: x.kl):.3g} (𝒰 {m(lambda x: x.kl_uniform):.3g}); cosine "
+                         f"; KL {m(lambda x: x.kl):.3g} (𝒰 {m(lambda x: x.kl_uniform):.3g}; by quarter "
+                         + ", ".join(f"{m(lambda x, i=i: x.kl_windows[i]):.3g}" for i in range(KL_WINDOWS))
+                         + "); cosine "
                          f"{m(lambda x: x.score_cosine):.3g}; homogeneity error (c = 0.5, 2) "
                          + ", ".join(f"{m(lambda x, c=c: x.homogeneity[c]):.2g}" for c in r[0].homogeneity))
                 lines.append(text)
@@ -175,10 +184,12 @@ class ConstantDrive:
         for key, label in zip("abcd", MODELS):
             run = next(iter(sp[label].values()))
             out[key] = _example_panel(run, label)
-        out["e"] = _norm_panel(self.runs["spatial"], "SP: ‖h‖ in quiescence", legend=True)
-        out["f"] = _norm_panel(self.runs["head_direction"], "HD: ‖h‖ in quiescence", legend=False)
+        out["e"] = _norm_panel(self.runs["spatial"], "SP")
+        out["f"] = _norm_panel(self.runs["head_direction"], "HD")
         out["g"] = _p99_panel(self.runs)
         out["h"] = _homogeneity_panel(self.runs)
+        out["i"] = _kl_windows_panel(self.runs["spatial"], "SP")
+        out["j"] = _kl_windows_panel(self.runs["head_direction"], "HD")
         return out
 
 
@@ -189,16 +200,15 @@ def _example_panel(run: ModelRun, label: str):
     return draw
 
 
-def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str, legend: bool):
+def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
     def draw(ax):
         for label, by_seed in by_model.items():
-            for i, r in enumerate(by_seed.values()):
-                ax.plot(r.norm_quiescent, color=COLORS[label], lw=0.8, label=LEGEND[label] if i == 0 else None)
+            for r in by_seed.values():
+                ax.plot(r.norm_quiescent, color=COLORS[label], lw=0.8)
                 ax.axhline(r.norm_active, color=COLORS[label], lw=0.6, ls="--")
-        ax.set(xlabel="quiescent step", ylabel="mean ‖h‖ (dashed: active)", title=title)
+        ax.set(xlabel="quiescent step", ylabel="mean ‖h‖ (dashed: active)", title=f"{title} (colours of a–d)")
         ax.set_ylim(0, None)
-        if legend:
-            ax.legend(fontsize=5, frameon=False, loc="lower center", ncol=2)
+
     return draw
 
 
@@ -219,14 +229,28 @@ def _p99_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
         _model_bars(ax, runs, lambda r: r.steps_quiescent["p99"] / r.steps_active["p99"])
         ax.axhline(1.5, color="black", lw=0.6, ls=":")
-        ax.set(ylabel="p99 step, quiescent ÷ active", yscale="log", title="how quiescence moves\n(dotted: 1.5)")
+        ax.set(ylabel="p99 step, quiescent ÷ active", yscale="log", title="jumps (dotted: 1.5)")
     return draw
 
 
 def _homogeneity_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
         _model_bars(ax, runs, lambda r: max(r.homogeneity["2"], 1e-8))
-        ax.set(ylabel="relative error at c = 2 (floor 1e-8)", yscale="log", title="homogeneity of\nthe zero-input update")
+        ax.set(ylabel="homogeneity error at c = 2 (floor 1e-8)", yscale="log", title="zero-input update")
+    return draw
+
+
+def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
+    def draw(ax):
+        quarters = np.arange(1, KL_WINDOWS + 1)
+        for label, by_seed in by_model.items():
+            kl = np.array([r.kl_windows for r in by_seed.values()])
+            ax.plot(quarters, kl.mean(axis=0), "o-", color=COLORS[label], ms=3, lw=1)
+            ax.plot(np.repeat(quarters[None], len(kl), axis=0).ravel(), kl.ravel(), ".", color=COLORS[label], ms=2)
+        uniform = np.mean([r.kl_uniform for by_seed in by_model.values() for r in by_seed.values()])
+        ax.axhline(uniform, color="black", lw=0.6, ls=":")
+        ax.set(xticks=quarters, xlabel="quarter of the quiescent run", ylabel="KL(quiescent ‖ active) (nats)",
+               yscale="log", title=f"{title}: by quarter (dotted: $\\mathcal{{U}}$)")
     return draw
 
 
