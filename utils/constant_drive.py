@@ -247,8 +247,8 @@ def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
             kl = np.array([r.kl_windows for r in by_seed.values()])
             ax.plot(quarters, kl.mean(axis=0), "o-", color=COLORS[label], ms=3, lw=1)
             ax.plot(np.repeat(quarters[None], len(kl), axis=0).ravel(), kl.ravel(), ".", color=COLORS[label], ms=2)
-        uniform = np.mean([r.kl_uniform for by_seed in by_model.values() for r in by_seed.values()])
-        ax.axhline(uniform, color="black", lw=0.6, ls=":")
+            # 𝒰 against this model's own active distribution (models that have not learnt the task differ)
+            ax.axhline(np.mean([r.kl_uniform for r in by_seed.values()]), color=COLORS[label], lw=0.6, ls=":")
         ax.set(xticks=quarters, xlabel="quarter of the quiescent run", ylabel="KL(quiescent ‖ active) (nats)",
                yscale="log", title=f"{title}: by quarter (dotted: $\\mathcal{{U}}$)")
     return draw
