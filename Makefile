@@ -32,7 +32,7 @@ figures: $(STAMP)  ## train what is missing, run every notebook, write the repor
 	MPLBACKEND=Agg $(PY) -m utils figures --preset $(PRESET)
 
 test: $(STAMP)  ## the whole test suite, notebooks included (smoke preset)
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg $(PY) -m pytest -q --durations=10
 
 bench: $(STAMP)  ## training-step and analysis timings against the released-code-style baseline
 	$(PY) -m utils bench
