@@ -113,7 +113,8 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
         steps_active=A.step_statistics(act.decoded, circular, jump),
         steps_quiescent=A.step_statistics(qui.decoded, circular, jump),
         norm_active=float(A.hidden_norm(act.hidden).mean()), norm_quiescent=A.hidden_norm(qui.hidden),
-        kl=float(kl), kl_uniform=float(kl_uniform), kl_windows=[float(k) for k in kl_windows], total_variance=variance, score_cosine=cosine,
+        kl=float(kl), kl_uniform=float(kl_uniform), kl_windows=[float(k) for k in kl_windows],
+        total_variance=variance, score_cosine=cosine,
         homogeneity=homogeneity_error(net, act.hidden, seed=seed),
         example=qui.decoded[:EXAMPLE_TRAJECTORIES, :EXAMPLE_STEPS] if example and not circular else None)
 
@@ -208,7 +209,6 @@ def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
                 ax.axhline(r.norm_active, color=COLORS[label], lw=0.6, ls="--")
         ax.set(xlabel="quiescent step", ylabel="mean ‖h‖ (dashed: active)", title=f"{title} (colours of a–d)")
         ax.set_ylim(0, None)
-
     return draw
 
 

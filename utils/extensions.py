@@ -1116,4 +1116,5 @@ __all__ = ["ALPHAS", "VM_KAPPA", "TRAINING_NOISE", "TEMPERATURE_CONDITIONS", "SC
            "sp_prediction", "hd_prediction", "temperature_sweep", "Temperature", "temperature", "kde_score",
            "quiescent_drift", "cosines", "slope_through_origin", "ScoreAlignment", "score_alignment", "Score",
            "score_alignment_over_seeds", "HDMetrics", "hd_metrics", "noise_moments", "TrainingNoise",
-           "training_noise", "explore_noise_std", "ExploreView", "explore_view", "draw_view", "explore_widget", "view_png"]
+           "training_noise", "explore_noise_std", "ExploreView", "explore_view", "draw_view", "explore_widget",
+           "view_png"]
