@@ -84,12 +84,20 @@ def test_index_lists_exactly_the_figures_that_exist(tmp_path):
     drawn, absent = NOTEBOOKS[:2], NOTEBOOKS[2:]
     for name in drawn:
         (figures / f"{runner.figure_name(name)}.png").write_bytes(b"png")
+    # other result sets: the same preset's other model is linked, another preset's set and a set without a page not
+    for other, preset, page in (("smoke-as-written", "smoke", True), ("laptop", "laptop", True),
+                                ("smoke-seed0", "smoke", False)):
+        (tmp_path / other).mkdir()
+        (tmp_path / other / "report.json").write_text(json.dumps({"preset": preset, "variant": "as-written"}))
+        if page:
+            (tmp_path / other / "index.html").write_text("<html></html>")
     index = runner.write_index("smoke", str(tmp_path)).read_text()
     for name in drawn:
         assert f"figures/{runner.figure_name(name)}.png" in index and f"notebooks/{name}.ipynb" in index
     for name in absent:
         assert f"notebooks/{name}.ipynb" not in index
     assert "<pre" not in index
+    assert '"../smoke-as-written/index.html"' in index and "../laptop/" not in index and "smoke-seed0" not in index
 
 
 def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path, monkeypatch):

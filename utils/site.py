@@ -69,9 +69,25 @@ def index_context(result_set: str, outputs_dir: str | Path, notebooks: dict[str,
                         "caption": markdown_to_html(opening_cell(source)) if source.exists() else "",
                         "html": (base / "notebooks" / f"{notebook}.html").exists(),
                         "pdf": (base / "figures" / f"{name}.pdf").exists()})
-    return {"result_set": result_set, "preset": report.get("preset", result_set), "variant": report.get("variant", "default"),
+    preset = report.get("preset", result_set)
+    return {"result_set": result_set, "preset": preset, "variant": report.get("variant", "default"),
             "seeds": report.get("seeds", []), "summary": report.get("summary", ""),
-            "groups": [g for g in groups if g["rows"]], "figures": figures, "shown": {f["name"] for f in figures}}
+            "groups": [g for g in groups if g["rows"]], "figures": figures, "shown": {f["name"] for f in figures},
+            "siblings": sibling_sets(result_set, outputs_dir, preset)}
+
+
+def sibling_sets(result_set: str, outputs_dir: str | Path, preset: str) -> list[dict]:
+    """The other result sets of `preset` beside this one (another model variant, a partial run) that have an
+    index page, so that each page links to the others."""
+    siblings = []
+    for path in sorted(p for p in Path(outputs_dir).iterdir() if p.is_dir() and p.name != result_set):
+        report = path / "report.json"
+        if (path / "index.html").exists() and report.exists():
+            r = json.loads(report.read_text())
+            if r.get("preset") == preset:
+                siblings.append({"name": path.name, "variant": r.get("variant", "default"), "seeds": r.get("seeds", []),
+                                 "summary": r.get("summary", "")})
+    return siblings
 
 
 def write_index(result_set: str, outputs_dir: str | Path, notebooks: dict[str, str], notebook_dir: Path) -> Path:
@@ -84,4 +100,4 @@ def write_index(result_set: str, outputs_dir: str | Path, notebooks: dict[str, s
     return atomic_write_text(path, page)
 
 
-__all__ = ["export_html", "markdown_to_html", "opening_cell", "index_context", "write_index"]
+__all__ = ["export_html", "markdown_to_html", "opening_cell", "index_context", "sibling_sets", "write_index"]
