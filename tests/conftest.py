@@ -16,7 +16,7 @@ def gen():
 def smoke_outputs(tmp_path_factory):
     """One smoke-preset cache for the whole session: every model the notebooks need, trained once up front as
     `figures` does (two processes), then shared by every test that reads trained networks."""
-    from utils import runner
+    from utils.pipeline.grid import train_grid
     out = tmp_path_factory.mktemp("outputs")
-    assert runner.train_grid("smoke", str(out), jobs=2) == 0
+    assert train_grid("smoke", str(out), jobs=2) == 0
     return out

@@ -10,7 +10,10 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from utils import report, runner
+from utils import report
+from utils.pipeline.notebooks import execute_notebook
+from utils.pipeline.site import write_index
+from utils.pipeline.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 PACKAGES = ("chromium", "chromium-driver")
@@ -55,9 +58,9 @@ def browser(tmp_path_factory):
 def site(smoke_outputs):
     """The smoke result set with one executed, exported notebook, its report and the index page."""
     out_dir = smoke_outputs / "smoke" / "notebooks"
-    runner.execute_notebook("fig3_head_direction", "smoke", str(smoke_outputs), "cpu", out_dir)
+    execute_notebook("fig3_head_direction", Workspace.of("smoke", smoke_outputs), out_dir)
     report.write_report("smoke", smoke_outputs)
-    return runner.write_index("smoke", str(smoke_outputs)), out_dir / "fig3_head_direction.html"
+    return write_index("smoke", str(smoke_outputs)), out_dir / "fig3_head_direction.html"
 
 
 def check_page(driver, page: Path, shot: Path, markdown_selector: str):

@@ -24,7 +24,7 @@ import torch
 
 from utils import config as C
 from utils import training as T
-from utils.experiments import FigureSettings, write_results
+from utils.figures.base import FigureSettings, write_results
 from utils.training import CacheError, CacheWarning, get_model, load_model, run_dir_for, run_lock, verify_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,7 +238,8 @@ def test_a_failing_notebook_never_leaves_a_partial_executed_notebook(tmp_path, m
     """papermill writes its output cell by cell; the executed notebook appears only once complete."""
     import papermill
 
-    from utils import runner
+    from utils.pipeline.notebooks import execute_notebook
+    from utils.pipeline.workspace import Workspace
     out_dir = tmp_path / "notebooks"
     out = out_dir / "fig1_spatial_reactivation.ipynb"
     seen = []
@@ -257,11 +258,11 @@ def test_a_failing_notebook_never_leaves_a_partial_executed_notebook(tmp_path, m
         return json.loads(out.read_text())["metadata"]["state"]
 
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
-    runner.execute_notebook("fig1_spatial_reactivation", "smoke", str(tmp_path), "cpu", out_dir, html=False)
+    ws = Workspace.of("smoke", tmp_path)
+    execute_notebook("fig1_spatial_reactivation", ws, out_dir, html=False)
     assert state() == "COMPLETE" and seen == [None]
     with pytest.raises(RuntimeError):
-        runner.execute_notebook("fig1_spatial_reactivation", "smoke", str(tmp_path), "cpu", out_dir,
-                                extra_parameters={"fail": True}, html=False)
+        execute_notebook("fig1_spatial_reactivation", ws, out_dir, extra_parameters={"fail": True}, html=False)
     assert state() == "COMPLETE" and seen == [None, "COMPLETE"]
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from utils import analysis as A
 from utils import config as C
-from utils import figures_supp as F
+from utils.figures import supplement as F
 from utils import plotting as P
-from utils import runner
-from utils.experiments import FigureSettings, read_results, write_results
+from utils import registry
+from utils.figures.base import FigureSettings, read_results, write_results
 
 SEEDS = (0, 1)
 
@@ -171,12 +171,12 @@ def test_figC5_angular_velocities(settings):
 
 # --- the notebooks ----------------------------------------------------------------------------------------------
 
-SUPP = [n for n in runner.NOTEBOOKS if n.startswith("figC")]
+SUPP = [n for n in registry.NOTEBOOKS if n.startswith("figC")]
 
 
 @pytest.mark.parametrize("name", SUPP)
 def test_supp_notebook_parameters_are_analysis_sizes(name):
-    cells = json.loads((runner.NOTEBOOK_DIR / f"{name}.ipynb").read_text())["cells"]
+    cells = json.loads(registry.notebook(name).path.read_text())["cells"]
     params = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
     names = [line.split("=")[0].strip() for line in "".join(params["source"]).splitlines() if "=" in line]
     assert names[:6] == ["preset", "seeds", "device", "outputs_dir", "variant", "partial"]

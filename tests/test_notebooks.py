@@ -3,18 +3,21 @@ import json
 
 import pytest
 
-from utils import runner
-from utils.experiments import read_results
+from utils import registry
+from utils.figures.base import read_results
+from utils.pipeline import notebooks as N
+from utils.pipeline import site
+from utils.pipeline.workspace import Workspace, select_notebooks
 
-NOTEBOOKS = runner.select_notebooks(None)
+NOTEBOOKS = select_notebooks(None)
 
 
 def load(name):
-    return json.loads((runner.NOTEBOOK_DIR / f"{name}.ipynb").read_text())
+    return json.loads(registry.notebook(name).path.read_text())
 
 
 def test_every_listed_notebook_exists():
-    missing = [n for n in runner.NOTEBOOKS if not (runner.NOTEBOOK_DIR / f"{n}.ipynb").exists()]
+    missing = [n for n, row in registry.NOTEBOOKS.items() if not row.path.exists()]
     assert not missing
 
 
@@ -31,13 +34,33 @@ def test_committed_without_outputs_with_claim_and_parameters(name):
         assert f"{name_} =" in src
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_notebook_reads_as_a_document_and_stays_thin(name):
+    """Prose between the steps (at least three markdown cells); one compute call into `utils.figures`, no logic
+    that a test cannot reach (no function or class defined, no loop in a code cell)."""
+    cells = load(name)["cells"]
+    assert sum(c["cell_type"] == "markdown" for c in cells) >= 3
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "from utils.figures import" in code and (".compute(" in code or "supplement.figC" in code)
+    for line in code.splitlines():
+        assert not line.lstrip().startswith(("def ", "class ", "for ", "while ")), (name, line)
+
+
+def test_no_module_grows_past_700_lines():
+    from pathlib import Path
+    package = Path(registry.__file__).parent
+    long = {str(p.relative_to(package)): n for p in package.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 700}
+    assert not long
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):
     out_dir = smoke_outputs / "smoke" / "notebooks"
-    executed = runner.execute_notebook(name, "smoke", str(smoke_outputs), "cpu", out_dir)
+    executed = N.execute_notebook(name, Workspace.of("smoke", smoke_outputs), out_dir)
     assert executed.exists()
-    figure = runner.figure_name(name)
+    figure = registry.notebook(name).figure
     for ext in ("png", "pdf"):
         assert (smoke_outputs / "smoke" / "figures" / f"{figure}.{ext}").stat().st_size > 1000
     results = read_results(figure, "smoke", smoke_outputs)
@@ -47,7 +70,7 @@ def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):
 def test_a_notebook_with_an_unknown_preset_fails_clearly(tmp_path):
     import papermill as pm
     with pytest.raises(pm.PapermillExecutionError, match="unknown preset 'huge'"):
-        runner.execute_notebook(NOTEBOOKS[0], "huge", str(tmp_path), "cpu", tmp_path / "nb")
+        N.execute_notebook(NOTEBOOKS[0], Workspace.of("huge", tmp_path), tmp_path / "nb")
     assert not (tmp_path / "huge").exists()
 
 
@@ -65,10 +88,10 @@ def test_a_running_notebook_leaves_the_process_working_directory_alone(tmp_path,
                                       "pathlib.Path('kernel_cwd.txt').write_text(os.getcwd())\ntime.sleep(2)")
     kernel = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
     nbformat.write(nbformat.v4.new_notebook(cells=[probe], metadata=kernel), notebook_dir / "probe.ipynb")
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebook_dir)
+    monkeypatch.setattr(registry, "NOTEBOOK_DIR", notebook_dir)
     here, seen = os.getcwd(), set()
-    run = threading.Thread(target=runner.execute_notebook, args=("probe", "smoke", str(tmp_path), "cpu",
-                                                                  tmp_path / "executed"), kwargs={"html": False})
+    run = threading.Thread(target=N.execute_notebook, args=("probe", Workspace.of("smoke", tmp_path),
+                                                             tmp_path / "executed"), kwargs={"html": False})
     run.start()
     while run.is_alive():
         seen.add(os.getcwd())
@@ -83,7 +106,7 @@ def test_index_lists_exactly_the_figures_that_exist(tmp_path):
     figures.mkdir(parents=True)
     drawn, absent = NOTEBOOKS[:2], NOTEBOOKS[2:]
     for name in drawn:
-        (figures / f"{runner.figure_name(name)}.png").write_bytes(b"png")
+        (figures / f"{registry.notebook(name).figure}.png").write_bytes(b"png")
     # other result sets: the same preset's other model is linked, another preset's set and a set without a page not
     for other, preset, page in (("smoke-as-written", "smoke", True), ("laptop", "laptop", True),
                                 ("smoke-seed0", "smoke", False)):
@@ -91,9 +114,9 @@ def test_index_lists_exactly_the_figures_that_exist(tmp_path):
         (tmp_path / other / "report.json").write_text(json.dumps({"preset": preset, "variant": "as-written"}))
         if page:
             (tmp_path / other / "index.html").write_text("<html></html>")
-    index = runner.write_index("smoke", str(tmp_path)).read_text()
+    index = site.write_index("smoke", str(tmp_path)).read_text()
     for name in drawn:
-        assert f"figures/{runner.figure_name(name)}.png" in index and f"notebooks/{name}.ipynb" in index
+        assert f"figures/{registry.notebook(name).figure}.png" in index and f"notebooks/{name}.ipynb" in index
     for name in absent:
         assert f"notebooks/{name}.ipynb" not in index
     assert "<pre" not in index
@@ -111,7 +134,7 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
     running, seen, lock = [0], [], threading.Lock()
     peak = [0]
 
-    def fake_execute(name, preset, outputs_dir, device, out_dir, extra_parameters=None, **kwargs):
+    def fake_execute(name, ws, out_dir, extra_parameters=None, **kwargs):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
@@ -123,26 +146,27 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
             raise pm.PapermillExecutionError(3, 3, "x", "ValueError", "boom", [])
         return out_dir / f"{name}.ipynb"
 
-    monkeypatch.setattr(runner, "train_grid", lambda *a, **k: 0)
-    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    monkeypatch.setattr(N, "train_grid", lambda *a, **k: 0)
+    monkeypatch.setattr(N, "execute_notebook", fake_execute)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert runner.regenerate("smoke", str(tmp_path), jobs=2) == 1   # one notebook failed
-    assert sorted(n for n, _, _ in seen) == sorted(runner.select_notebooks(None))  # the others still ran
+    assert N.regenerate("smoke", str(tmp_path), jobs=2) == 1   # one notebook failed
+    assert sorted(n for n, _, _ in seen) == sorted(select_notebooks(None))  # the others still ran
     assert peak[0] == 2
     threads = str(max(1, (os.cpu_count() or 1) // 2))
-    assert {(t, b) for _, t, b in seen} == {(threads, runner.INLINE_BACKEND)}
+    assert {(t, b) for _, t, b in seen} == {(threads, N.INLINE_BACKEND)}
     assert seen[0][0] == "fig2_biased_and_kl"                      # the slowest starts first
     assert os.environ["MPLBACKEND"] == "Agg" and "OMP_NUM_THREADS" not in os.environ  # restored
     assert not (tmp_path / "smoke" / "report.md").exists()          # no report after a failure
 
-    monkeypatch.setattr(runner, "execute_notebook", lambda name, *a, **k: None)
-    assert runner.regenerate("smoke", str(tmp_path), jobs=2) == 0
+    monkeypatch.setattr(N, "execute_notebook", lambda name, *a, **k: None)
+    assert N.regenerate("smoke", str(tmp_path), jobs=2) == 0
     assert (tmp_path / "smoke" / "report.md").exists() and (tmp_path / "smoke" / "index.html").exists()
 
 
 def test_training_cost_orders_gru_before_rnn_and_more_batches_first():
     from utils import config as C
-    cost = lambda cond, **o: runner.training_cost(C.resolve_config("spatial", cond, 0, "laptop", o))
+    from utils.pipeline.grid import training_cost
+    cost = lambda cond, **o: training_cost(C.resolve_config("spatial", cond, 0, "laptop", o))
     assert cost("gru_noisy_unbiased") > cost("noisy_unbiased")
     assert cost("noisy_unbiased", batches=2000) == 2 * cost("noisy_unbiased")

@@ -122,6 +122,22 @@ def test_boxes(ax):
     assert ax2.get_ylim() == (0, 0.6) and drew_something(ax2)
 
 
+def test_box_points_are_jittered_the_same_whatever_ran_before():
+    """The same values draw the same figure: the jitter does not come from numpy's global state."""
+    groups = {"a": [0.1, 0.2, 0.3], "b": [0.5, 0.6]}
+    offsets = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        ax = plt.figure().add_subplot()
+        P.plot_boxes(ax, groups)
+        points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets()) in (2, 3)])
+        offsets.append(points)
+        plt.close(ax.figure)
+    np.testing.assert_array_equal(offsets[0], offsets[1])
+    assert np.all(np.abs(offsets[0][:3, 0]) <= 0.15) and np.all(np.abs(offsets[0][3:, 0] - 1) <= 0.15)
+    np.testing.assert_allclose(offsets[0][:, 1], [0.1, 0.2, 0.3, 0.5, 0.6])
+
+
 def test_polar_histogram_is_equal_area(polar_ax):
     bearings = RNG.vonmises(0.5, 2.0, 5000)
     assert P.plot_polar_histogram(polar_ax, bearings, P.ACTIVE, bins=20) is polar_ax

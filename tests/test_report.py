@@ -1,11 +1,12 @@
-"""The claims report: verdicts from hand-made results, missing data never passes."""
+"""The claims report: verdicts from hand-made results, missing data never passes, a failing check is an error."""
 import json
 
 import numpy as np
 import pytest
 
-from utils import report
-from utils.experiments import FigureSettings, per_seed_and_mean, write_results
+from utils import registry, report
+from utils.__main__ import main as cli
+from utils.figures.base import FigureSettings, per_seed_and_mean, write_results
 
 ROWS, COLS = ["U^σ", "U", "B^σ", "B"], ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
 
@@ -27,11 +28,15 @@ def rows_by_id(tmp_path):
     return {r["id"]: r for r in report.evaluate_claims("smoke", tmp_path)}
 
 
-def test_every_claim_has_a_check():
+def test_every_claim_has_a_check_and_every_check_a_claim():
     claims = report.load_claims()
     assert len(claims) == len({c["id"] for c in claims}) == 24
-    for c in claims:
-        assert hasattr(report, f"check_{c['check']}"), c["id"]
+    assert set(report.CHECKS) == {c["id"] for c in claims}
+    for c in claims:   # every figure a claim is measured on is made by a notebook that knows its claims
+        assert c in registry.by_figure(c["figure"]).claims, c["id"]
+    fig3 = registry.notebook("fig3_head_direction").claims
+    assert [c["id"] for c in fig3] == ["fig3-trained", "fig3-smooth", "fig3-hd"]
+    assert registry.notebook("explore").claims == [] and report.claims_for("fig3") == registry.by_figure("fig3").claims
 
 
 def test_theory_rows_are_counted_and_shown_apart_from_the_paper_claims():
@@ -100,17 +105,17 @@ def test_supplementary_checks(tmp_path):
 
 
 def test_report_files_are_written(tmp_path):
-    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
-                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
+    write(tmp_path, "fig3", fig3_results())
     assert report.main("smoke", tmp_path) == 0
     md = (tmp_path / "smoke" / "report.md").read_text()
-    summary = "1 passed, 0 failed, 14 missing (theory predictions beyond the paper: 0 passed, 0 failed, 8 missing)"
+    summary = "3 passed, 0 failed, 12 missing (theory predictions beyond the paper: 0 passed, 0 failed, 8 missing)"
     assert "fig3-hd" in md and md.strip().endswith(summary)
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
     assert data["summary"] == summary
     assert (data["preset"], data["variant"], data["seeds"]) == ("smoke", "default", [0, 1])
     row = next(r for r in data["claims"] if r["id"] == "fig3-hd")
     assert {"id", "figure", "verdict", "value", "per_seed"} <= set(row) and row["seeds"] == [0, 1]
+    assert row["params"] == {"max_mean_kl": 0.1} and row["threshold"] == "mean ≤ 0.1 nats"
     assert (tmp_path / "smoke" / "report.html").exists()
 
 
@@ -186,3 +191,99 @@ def test_show_claims_prints_the_figure_rows(tmp_path, capsys):
     assert [r["id"] for r in rows] == ["fig3-trained", "fig3-smooth", "fig3-hd"]
     out = capsys.readouterr().out
     assert "fig3-hd: PASSED" in out and "threshold: mean ≤ 0.1 nats" in out and "seed 1: 0.07" in out
+
+
+def fig3_results(mean_kl=(0.05, 0.07)) -> dict:
+    """fig3 results on which every fig3 check passes (bearing KL per seed as given)."""
+    errors = {c: per_seed_and_mean({0: 0.05, 1: 0.06}) for c in ("noisy_unbiased", "noisy_biased")}
+    return {"bearing_kl": per_seed_and_mean(dict(enumerate(mean_kl))),
+            "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6}),
+            "step_lengths": steps([0.4, 0.5], [0.6, 0.7]), "final_decode_error": errors}
+
+
+# --- the thresholds are the YAML's numbers ------------------------------------------------------------------------
+
+def edited_claims(tmp_path, old: str, new: str) -> list[dict]:
+    """The claims of a copy of data/claims.yaml with one piece of text (occurring once) replaced."""
+    text = report.CLAIMS_FILE.read_text()
+    assert text.count(old) == 1, old
+    path = tmp_path / "claims.yaml"
+    path.write_text(text.replace(old, new))
+    return report.load_claims(path)
+
+
+def test_a_parameter_edited_in_the_yaml_changes_verdict_and_sentence(tmp_path):
+    write(tmp_path, "fig3", fig3_results(mean_kl=(0.05, 0.07)))
+    row = rows_by_id(tmp_path)["fig3-hd"]
+    assert (row["verdict"], row["threshold"]) == ("passed", "mean ≤ 0.1 nats")
+    claims = edited_claims(tmp_path, "params: {max_mean_kl: 0.1}", "params: {max_mean_kl: 0.05}")
+    row = {r["id"]: r for r in report.evaluate_claims("smoke", tmp_path, claims)}["fig3-hd"]
+    assert (row["verdict"], row["threshold"], row["params"]) == ("failed", "mean ≤ 0.05 nats", {"max_mean_kl": 0.05})
+
+
+def test_figC1_and_figC2_share_the_fig2_margins(tmp_path):
+    """claims.yaml gives fig2's KL margin to figC1 and figC2 through a YAML anchor: one number, three claims."""
+    kl = {k: per_seed_and_mean({0: v}) for k, v in [("unbiased", 0.2), ("biased", 0.1), ("uniform_vs_unbiased", 0.15),
+          ("uniform_vs_biased", 1.0), ("unbiased_q_vs_biased_a", 2.0), ("random_vs_biased", 3.0)]}
+    write(tmp_path, "figC1", {"kl": kl})
+    write(tmp_path, "fig2", kl_matrix())
+    claims = edited_claims(tmp_path, "{kl_margin: &kl_margin 0.1}", "{kl_margin: &kl_margin 0.01}")
+    for rows, verdict, margin in ((report.evaluate_claims("smoke", tmp_path), "passed", "0.1"),   # 0.2 ≤ 0.15 + 0.1
+                                  (report.evaluate_claims("smoke", tmp_path, claims), "failed", "0.01")):
+        r = {row["id"]: row for row in rows}
+        assert r["figC1-same-noise"]["verdict"] == r["fig2-unbiased"]["verdict"] == verdict
+        assert f"𝒰 + {margin}," in r["figC1-same-noise"]["threshold"]
+        assert r["figC2-gru"]["params"]["kl_margin"] == float(margin)
+
+
+def test_threshold_sentences_show_the_params_exactly(tmp_path):
+    claims = {c["id"]: c for c in report.load_claims()}
+    assert report.threshold_text(claims["fig1-trained"]) == "test loss ≤ 3e-5 and decoding MSE ≤ 0.02, all seeds"
+    assert "within a factor √2 of 1" in report.threshold_text(claims["ext-score-slope"])
+    assert report.threshold_text({"threshold": "≤ {x}", "params": {"x": 1.25e-7}}) == "≤ 1.25e-7"
+    # a number the check reads but the sentence leaves out, or a placeholder no param fills, is refused
+    with pytest.raises(ValueError, match="fig3-hd"):
+        edited_claims(tmp_path, "params: {max_mean_kl: 0.1}", "params: {max_mean_kl: 0.1, untrained_factor: 3}")
+    with pytest.raises(ValueError, match="fig2-explore"):
+        edited_claims(tmp_path, "noisy > noiseless for every seed", "noisy > {factor} × noiseless for every seed")
+
+
+# --- a check that raises is an error of the report, not a figure not run ----------------------------------------
+
+def test_a_check_that_raises_is_an_error_and_the_report_exits_non_zero(tmp_path, monkeypatch, capsys):
+    write(tmp_path, "fig3", fig3_results())
+    assert cli(["report", "--preset", "smoke", "--outputs", str(tmp_path)]) == 0
+
+    def broken(results, params):
+        return 1 / 0
+    monkeypatch.setitem(report.CHECKS, "fig3-hd", broken)
+    rows = {r["id"]: r for r in report.evaluate_claims("smoke", tmp_path)}
+    assert rows["fig3-hd"]["verdict"] == "error" and rows["fig3-hd"]["value"] == "ZeroDivisionError: division by zero"
+    assert rows["fig3-trained"]["verdict"] == "passed" and rows["fig1-trained"]["verdict"] == "missing"
+
+    assert cli(["report", "--preset", "smoke", "--outputs", str(tmp_path)]) == 1
+    summary = ("1 check error (fig3-hd); 2 passed, 0 failed, 12 missing "
+               "(theory predictions beyond the paper: 0 passed, 0 failed, 8 missing)")
+    assert summary in capsys.readouterr().out
+    md = (tmp_path / "smoke" / "report.md").read_text()
+    assert "ZeroDivisionError: division by zero" in md and "⛔ error" in md and md.strip().endswith(summary)
+    page = (tmp_path / "smoke" / "report.html").read_text()
+    assert "<td>error</td>" in page and "ZeroDivisionError" in page
+    assert json.loads((tmp_path / "smoke" / "report.json").read_text())["summary"] == summary
+
+
+def test_results_a_check_cannot_read_are_an_error(tmp_path, capsys):
+    """An older notebook's results (fig3 without its step lengths): the figure did run, so not 'missing'."""
+    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
+                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
+    rows = report.show_claims("fig3", FigureSettings.create("smoke", [0, 1], "cpu", tmp_path))
+    assert [r["verdict"] for r in rows] == ["error", "error", "passed"]
+    assert rows[0]["value"] == "KeyError: 'final_decode_error'" and "fig3-smooth: ERROR" in capsys.readouterr().out
+    assert report.main("smoke", tmp_path) == 1
+
+
+def test_a_claim_without_a_check_is_an_error(tmp_path):
+    write(tmp_path, "fig3", fig3_results())
+    claim = {"id": "fig3-new", "figure": "fig3", "statement": "s", "metric": "m", "threshold": "t", "params": {}}
+    [row] = report.evaluate_claims("smoke", tmp_path, [claim])
+    assert row["verdict"] == "error" and "no check for claim 'fig3-new'" in row["value"]

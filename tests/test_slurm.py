@@ -3,6 +3,8 @@ bit, as the local launcher, and one shared cache for both.
 
 A module fixture starts the cluster (installing slurm-wlm, slurmdbd, munge and mariadb-server with
 apt-get where missing) and stops it afterwards; the tests skip, with the reason, only where it cannot start.
+The launcher's own logic (submission, the job table, waiting, failure reports) is also run against a fake
+submitit executor, everywhere.
 """
 import os
 import re
@@ -14,10 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import runner
 from utils.__main__ import main
-from utils.slurm import time_minutes
-from utils.training import run_dir_for
+from utils.pipeline import grid as G
+from utils.pipeline import slurm as S
+from utils.pipeline.slurm import time_minutes
+from utils.pipeline.workspace import Workspace, required_models, select_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "slurm_cluster.sh"
@@ -63,7 +66,7 @@ def finish(proc: subprocess.Popen, timeout: float = 600) -> str:
 
 
 def model_dirs(outputs: Path, models) -> list[Path]:
-    return [run_dir_for(runner.job_config(m, "smoke"), "smoke", outputs) for m in models]  # overrides included
+    return [Workspace("smoke", str(outputs)).run_dir(m) for m in models]  # overrides included
 
 
 @pytest.mark.slurm
@@ -71,9 +74,9 @@ def model_dirs(outputs: Path, models) -> list[Path]:
 def test_slurm_grid_is_bitwise_the_local_grid(slurm_env, tmp_path):
     # Every kind of model once (SP RNN, GRU, HD, config overrides of a notebook), not the whole grid twice.
     only, seeds = "fig3,figC2,ext_training_noise", (0,)
-    models = runner.required_models(runner.select_notebooks(only), "smoke", seeds)
-    assert {m[0] for m in models} == {"spatial", "head_direction"} and any(len(m) == 4 for m in models)
-    assert any(m[1].startswith("gru") for m in models)
+    models = required_models(select_notebooks(only), "smoke", seeds)
+    assert {m.task for m in models} == {"spatial", "head_direction"} and any(m.overrides for m in models)
+    assert any(m.condition.startswith("gru") for m in models)
     # One torch thread per model on both sides (a Slurm job uses --slurm-cpus threads, a local process
     # cores // --jobs): bitwise equality of float sums is only promised for equal thread counts.
     selection = ("--only", only, "--seeds", "0")
@@ -110,7 +113,7 @@ def test_slurm_and_local_runners_share_one_cache_and_train_each_model_once(slurm
     both = [grid(slurm_env, tmp_path, "slurm", *only), grid(slurm_env, tmp_path, "local", *only)]
     for proc in both:
         finish(proc)
-    models = runner.required_models(runner.select_notebooks("fig1,fig3"), "smoke")
+    models = required_models(select_notebooks("fig1,fig3"), "smoke")
     for run_dir in model_dirs(tmp_path, models):
         starts = [line for line in (run_dir / "train.log").read_text().splitlines() if "start at batch" in line]
         assert len(starts) == 1, f"{run_dir} trained {len(starts)} times:\n" + "\n".join(starts)
@@ -149,3 +152,83 @@ def test_bad_slurm_flags_exit_2_with_one_line(args, tmp_path, capsys):
 def test_slurm_time_formats_in_minutes():
     times = ("90", "90:30", "1:30:00", "2-0", "1-12:30", "0-0:0:1")
     assert [time_minutes(t) for t in times] == [90, 91, 90, 2880, 2190, 1]
+
+
+# --- The launcher against a fake submitit executor (runs everywhere) ---------------------------------------
+
+class FakeJob:
+    """What `slurm.wait` and `slurm.failure` read of a submitit job; `error` makes it a failed one."""
+
+    def __init__(self, job_id: str, log: Path, error: str | None = None):
+        self.job_id, self.error = job_id, error
+        self.paths = type("Paths", (), {"stderr": log})()
+
+    def done(self) -> bool:
+        return True
+
+    def exception(self):
+        from submitit.core.utils import FailedJobError
+        return None if self.error is None else FailedJobError(self.error)
+
+    def _get_outcome_and_result(self):  # submitit's own accessor of a failed job's traceback
+        return "error", f"Traceback (most recent call last):\n  ...\n{self.error}"
+
+
+class FakeExecutor:
+    """Runs each array task's call at once, in this process (the worker itself is replaced by a recorder)."""
+
+    def __init__(self, folder: Path, fail: set[int]):
+        self.folder, self.fail = folder, fail
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def map_array(self, fn, *columns):
+        jobs = []
+        for i, args in enumerate(zip(*columns)):
+            fn(*args)
+            log = self.folder / f"42_{i}.err"
+            error = f"ValueError: boom {i}" if i in self.fail else None
+            log.write_text(f"training...\n{error or 'done'}\n")
+            jobs.append(FakeJob(f"42_{i}", log, error))
+        return jobs
+
+
+@pytest.fixture
+def fake_slurm(monkeypatch):
+    """`train_grid(..., launcher="slurm")` against a fake cluster; returns the worker calls and a set of
+    array indices to fail."""
+    calls, fail = [], set()
+    monkeypatch.setattr(S, "check_cluster", lambda opts: None)
+    monkeypatch.setattr(S, "make_executor", lambda folder, preset, opts: FakeExecutor(folder, fail))
+    monkeypatch.setattr(G, "train_job", lambda job, ws, threads: calls.append((job, ws, threads)) or "run_dir")
+    return calls, fail
+
+
+def test_slurm_job_table_names_models_that_differ_only_in_their_overrides(fake_slurm, tmp_path, monkeypatch):
+    calls, _ = fake_slurm
+    monkeypatch.chdir(tmp_path)
+    opts = S.SlurmOptions(cpus=2, poll_s=0)
+    assert G.train_grid("smoke", "out", only="ext_training_noise", launcher="slurm", slurm=opts, seeds=(0,)) == 0
+    jobs = required_models(["ext_training_noise"], "smoke", (0,))
+    assert [job for job, _, _ in calls] == jobs
+    # the worker gets an absolute outputs folder (a job starts elsewhere) and --slurm-cpus threads
+    assert {(ws, threads) for _, ws, threads in calls} == {(Workspace("smoke", str((tmp_path / "out").resolve())), 2)}
+    table = (tmp_path / "out" / "smoke" / "slurm" / "jobs-42.tsv").read_text().splitlines()
+    assert table[0] == "job\tmodel\ttask\tcondition\tseed"
+    rows = [line.split("\t") for line in table[1:]]
+    assert [row[1] for row in rows] == [str(job) for job in jobs]
+    assert len({row[1] for row in rows}) == len(rows) == 5   # three of them: spatial/noisy_unbiased/seed0
+    assert "spatial/noisy_unbiased/seed0 noise_std=0.00316228" in {row[1] for row in rows}
+    assert {tuple(row[2:]) for row in rows} == {("spatial", "noiseless_unbiased", "0"),
+                                                 ("spatial", "noisy_unbiased", "0")}
+
+
+def test_a_failed_slurm_job_is_named_with_its_overrides_and_its_log(fake_slurm, tmp_path, capsys):
+    _, fail = fake_slurm
+    fail.add(3)  # the fourth model of ext_training_noise: noise variance 1e-3
+    opts = S.SlurmOptions(poll_s=0)
+    assert G.train_grid("smoke", str(tmp_path), only="ext_training_noise", launcher="slurm", slurm=opts,
+                           seeds=(0,)) == 1
+    err = capsys.readouterr().err
+    assert ("[slurm] FAILED spatial/noisy_unbiased/seed0 noise_std=0.0316228 (job 42_3) raised ValueError: boom 3; "
+            "last lines of") in err
+    assert err.count("FAILED") == 1 and "1 of 5 job(s) failed" in err

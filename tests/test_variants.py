@@ -6,9 +6,11 @@ import pytest
 import torch
 
 from utils import config as C
-from utils import constant_drive as D
-from utils import runner
-from utils.experiments import FigureSettings
+from utils import registry
+from utils.pipeline.notebooks import regenerate
+from utils.pipeline.workspace import Workspace, required_models
+from utils.figures import ext_constant_drive as D
+from utils.figures.base import FigureSettings
 from utils.models import build_network, draw_noise
 from utils.training import get_model, run_dir_for
 
@@ -90,20 +92,21 @@ def test_variants_name_their_result_sets():
 
 
 def test_grid_of_a_variant_trains_what_its_notebooks_load():
-    jobs = runner.required_models(["ext_constant_drive", "fig1_spatial_reactivation"], "smoke")
-    written = {run_dir_for(runner.job_config(j, "smoke", {"recurrent_bias": False}), "smoke") for j in jobs}
-    default = {run_dir_for(runner.job_config(j, "smoke"), "smoke") for j in jobs}
+    jobs = required_models(["ext_constant_drive", "fig1_spatial_reactivation"], "smoke")
+    written = {run_dir_for(j.config(Workspace.of("smoke", overrides={"recurrent_bias": False})), "smoke") for j in jobs}
+    default = {run_dir_for(j.config(Workspace("smoke")), "smoke") for j in jobs}
     # ext_constant_drive sets bias and noise itself: the same 8 models under either variant
     settings = FigureSettings.create("smoke", 2, "cpu", "outputs", variant="as-written")
-    loaded = {run_dir_for(C.resolve_config(t, "noisy_unbiased", s, "smoke", settings.model_overrides(**spec)), "smoke")
-              for t in C.TASKS for spec in D.MODELS.values() for s in range(2)}
+    loaded = {run_dir_for(C.resolve_config(m.task, m.condition, s, "smoke",
+                                           settings.model_overrides(**m.override_dict())), "smoke")
+              for m in registry.notebook("ext_constant_drive").models for s in range(2)}
     assert loaded <= written and loaded <= default and len(loaded) == 16
     assert len(default) == 16 and len(written) == 16   # fig1's U^σ is a constant-drive model under both
 
 
 def test_regenerate_refuses_overrides_that_are_not_a_variant(tmp_path):
     with pytest.raises(C.ConfigError, match="model variant"):
-        runner.regenerate("smoke", str(tmp_path), overrides={"noise_std": "0.02"})
+        regenerate("smoke", str(tmp_path), overrides={"noise_std": "0.02"})
     assert not any(tmp_path.iterdir())
 
 
@@ -114,8 +117,8 @@ def test_partial_runs_on_chosen_seeds_have_their_own_folder():
     for bad in ("", "0,0", "-1", "a"):
         with pytest.raises(C.ConfigError, match="--seeds"):
             C.parse_seeds(bad)
-    jobs = runner.required_models(["fig3_head_direction", "ext_hd_metrics"], "paper", seeds=(0,))
-    assert {j[2] for j in jobs} == {0} and len(jobs) == 4   # noisy U, B (fig3) and noiseless U, B (ext_hd_metrics)
+    jobs = required_models(["fig3_head_direction", "ext_hd_metrics"], "paper", seeds=(0,))
+    assert {j.seed for j in jobs} == {0} and len(jobs) == 4   # noisy U, B (fig3) and noiseless U, B (ext_hd_metrics)
     settings = FigureSettings.create("smoke", [1], "cpu", "out", partial=True)
     assert settings.result_set == "smoke-seed1"
     assert FigureSettings.create("smoke", [1], "cpu", "out").result_set == "smoke"

@@ -1,4 +1,4 @@
-"""Command line: `python -m utils {train,config,train-grid,figures,report,bench} ...` (see README)."""
+"""Command line: `python -m utils {train,config,train-grid,figures,report,bench} ...` (see docs/usage.md)."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 import sys
 
 from . import config as C
-from . import slurm
+from .pipeline import slurm
 
 
 class Parser(argparse.ArgumentParser):
@@ -41,7 +41,7 @@ def _seeds(p: argparse.ArgumentParser) -> None:
 
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", required=True, help=f"one of {', '.join(C.TASKS)}")
-    p.add_argument("--condition", required=True, help="e.g. noisy_unbiased (see README)")
+    p.add_argument("--condition", required=True, help="e.g. noisy_unbiased (see docs/usage.md)")
 
 
 def build_parser() -> Parser:
@@ -122,14 +122,15 @@ def _dispatch(args) -> int:
         print(net.run_dir)
         return 0
     if args.command in ("train-grid", "figures"):
-        from . import runner
+        from .pipeline.grid import train_grid
+        from .pipeline.notebooks import regenerate
         from .training import resolve_device
         overrides = parse_overrides(args.overrides)
         C.get_preset(args.preset)
         launch = slurm.launcher_kwargs(args)  # --launcher and --slurm-*: checked before anything runs
         if launch["launcher"] == "local":  # a Slurm job checks its device on its compute node
             resolve_device(args.device)  # here, not in a worker process after the pool has started
-        run = runner.train_grid if args.command == "train-grid" else runner.regenerate
+        run = train_grid if args.command == "train-grid" else regenerate
         return run(preset=args.preset, outputs_dir=args.outputs, only=args.only, jobs=args.jobs,
                    device=args.device, overrides=overrides, seeds=C.parse_seeds(args.seeds), **launch)
     if args.command == "report":

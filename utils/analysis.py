@@ -18,7 +18,7 @@ from sklearn.decomposition import PCA
 
 from . import config as C
 from .models import Network, build_network
-from .tasks import sample_batch
+from .tasks import sample_batch, wrap_angle
 
 # Offsets that give the noise of an active and of a quiescent run of one seed their own generators
 # (distinct from the training streams of utils.training).
@@ -311,11 +311,34 @@ def kl_divergence(q: DensityLike, p: DensityLike, n_samples: int = 2500, seed: i
     return _mean_log_ratio(_pdf(q, x), _pdf(p, x))
 
 
-def _mean_log_ratio(qx: np.ndarray, px: np.ndarray) -> float:
-    """Mean of log(q/p) over samples of q, the ratio clipped to `KL_CLIP` (p = 0 counts as the upper clip)."""
+def clipped_log_ratio(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """log(q/p) elementwise, the ratio clipped to `KL_CLIP` (p = 0 counts as the upper clip), as the released
+    code's KL: a few points where p vanishes cannot make the estimate infinite."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(px > 0, qx / np.where(px > 0, px, 1.0), np.inf)
-    return float(np.mean(np.log(np.clip(ratio, *KL_CLIP))))
+        ratio = np.where(p > 0, q / np.where(p > 0, p, 1.0), np.inf)
+    return np.log(np.clip(ratio, *KL_CLIP))
+
+
+def _mean_log_ratio(qx: np.ndarray, px: np.ndarray) -> float:
+    """Mean of the clipped log(q/p) over samples of q: the Monte-Carlo KL."""
+    return float(np.mean(clipped_log_ratio(qx, px)))
+
+
+def kl_divergence_or_nan(q_points: np.ndarray, p: DensityLike, n_samples: int = 2500, seed: int = 0) -> float:
+    """`kl_divergence`, or NaN when the quiescent points are degenerate (all on one point or one line, as noiseless
+    dynamics can leave them): no Gaussian KDE exists there, and a sweep should go on without that value."""
+    try:
+        return kl_divergence(q_points, p, n_samples, seed)
+    except (np.linalg.LinAlgError, ValueError):
+        return float("nan")
+
+
+def grid_kl(q: np.ndarray, p: np.ndarray, cell: float) -> float:
+    """KL(q ‖ p) in nats by quadrature of two densities on one grid of cells of area `cell`: Σ q log(q/p) · cell,
+    the ratio clipped as in the Monte-Carlo estimator, so grid and sampled KLs compare."""
+    q, p = np.asarray(q, float).ravel(), np.asarray(p, float).ravel()
+    keep = q > 0
+    return float(np.sum(q[keep] * clipped_log_ratio(q[keep], p[keep])) * cell)
 
 
 def kl_matrix(quiescent: dict[str, DensityLike], active: dict[str, DensityLike], n_samples: int = 2500,
@@ -422,8 +445,8 @@ def pc_projection(active_hidden: np.ndarray, other_hidden: np.ndarray | None = N
 
 
 def wrap(a: np.ndarray) -> np.ndarray:
-    """Wrap angles to [−π, π)."""
-    return np.remainder(np.asarray(a, dtype=np.float64) + np.pi, 2 * np.pi) - np.pi
+    """Wrap angles to [−π, π), in float64 (the analyses' precision; the tasks wrap in their own dtype)."""
+    return wrap_angle(np.asarray(a, dtype=np.float64))
 
 
 def _bearings(b: np.ndarray) -> np.ndarray:
@@ -464,6 +487,7 @@ def bearing_histogram_kl(q_bearings: np.ndarray, p_bearings: np.ndarray, bins: i
 __all__ = ["ActiveRun", "QuiescentRun", "UniformBox", "Density", "paper_noise_std", "quiescent_noise_std",
            "initial_hidden", "active_run", "quiescent_run", "random_network_like", "flat_points", "kde",
            "box_extent", "extent_of", "kde_map", "uniform_box_density", "kl_divergence", "kl_matrix",
+           "clipped_log_ratio", "kl_divergence_or_nan", "grid_kl",
            "total_variance", "mean_step_distance", "JUMP_LENGTH", "step_lengths", "step_statistics", "hidden_norm",
            "decoded_distance_from_centre", "explained_variance",
            "pc_projection", "wrap", "angular_velocity", "bearing_histogram", "bearing_histogram_kl"]

@@ -18,7 +18,7 @@ Peak memory of a step is measured in a fresh process per network and variant on 
 resident set over one step; tracemalloc does not see torch's allocations), with `max_memory_allocated` on
 CUDA. Last, one network of the `laptop` preset is analysed as a figure notebook analyses it.
 
-`main` sets torch's thread count as `runner.train_grid` trains (one per process on a 2-core machine).
+`main` sets torch's thread count as `pipeline.grid.train_grid` trains (one per process on a 2-core machine).
 """
 from __future__ import annotations
 
@@ -326,8 +326,8 @@ def time_analysis(preset: str = "laptop", device: torch.device | str = "cpu", se
 
 
 def default_threads() -> int:
-    """Threads per process as `runner.train_grid` trains: the cores shared by its default number of jobs."""
-    from .runner import default_jobs
+    """Threads per process as `pipeline.grid.train_grid` trains: the cores shared by its default number of jobs."""
+    from .pipeline.grid import default_jobs
     return max(1, (os.cpu_count() or 1) // default_jobs("cpu"))
 
 

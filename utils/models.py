@@ -55,6 +55,12 @@ def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, 
     raise ValueError(f"unknown noise kind {kind!r}")
 
 
+def noise_moments(std: float, kind: str) -> tuple[float, float]:
+    """(mean, variance) of one sample of `draw_noise`: N(0, std²), or U[0, 1) · std and the Gaussian with its
+    moments (mean std/2, variance std²/12). A non-zero mean is a constant drive on every unit."""
+    return (0.0, std ** 2) if kind == "gaussian" else (std / 2, std ** 2 / 12)
+
+
 class Network(nn.Module):
     """Encoder (start cells -> r0), a CT-RNN or CT-GRU core, and a linear readout to the target cells.
 
@@ -148,4 +154,5 @@ def build_network(task: TaskConfig, model: ModelConfig, seed: int) -> Network:
     return Network(task, model, torch.Generator().manual_seed(seed))
 
 
-__all__ = ["Network", "build_network", "rnn_step", "gru_step", "draw_noise", "PlaceCells", "HeadDirectionCells"]
+__all__ = ["Network", "build_network", "rnn_step", "gru_step", "draw_noise", "noise_moments", "PlaceCells",
+           "HeadDirectionCells"]

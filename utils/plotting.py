@@ -27,6 +27,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
+from .tasks import wrap_angle
+
 # --- colours and labels (docs/methods.md §6) -------------------------------------------------------------------
 
 ACTIVE = "#2ca7c5"         # active (task) activity: blue
@@ -38,11 +40,21 @@ DISTANCE_CMAP = "viridis"  # decoded distance from the centre (Fig. 1f/g)
 BEARING_CMAP = "twilight"  # decoded bearing, cyclic (Fig. 3c/d)
 CYCLIC_CMAPS = ("twilight", "twilight_shifted", "hsv")
 KL_CMAP = "rocket_r"       # KL heat map (Fig. 2e): light = close, dark = far
+NOISELESS = "#7b3294"      # networks trained without noise (beyond the paper), purple
+UNTRAINED = "0.55"         # untrained networks, grey
+SHUFFLED = "0.8"           # a shuffled control, light grey
+THEORY = "black"           # what the theory predicts
 
 # Fig. 2e: networks U(nbiased) / B(iased), σ = trained and run with noise; 𝒰 = true uniform density over
 # the box; R^σ = untrained random RNN in noisy quiescence.
 KL_ROWS = [r"$U^\sigma$", r"$U$", r"$B^\sigma$", r"$B$"]
 KL_COLS = [r"$U^\sigma$", r"$U$", r"$\mathcal{U}$", r"$B^\sigma$", r"$B$", r"$R^\sigma$"]
+
+
+def tex(label: str) -> str:
+    """A network label for matplotlib's mathtext: 'SP U^σ' -> 'SP U$^\\sigma$' (σ as a superscript)."""
+    return label.replace("^σ", r"$^\sigma$")
+
 
 FULL_WIDTH = 5.5           # inches: the ICLR text width
 PANEL_SIZE = (2.0, 1.8)    # inches: a panel saved on its own
@@ -264,8 +276,11 @@ def plot_boxes(ax: Axes, groups: Mapping[str, Sequence[float]], colors=None, yli
         sns.boxplot(x=x, y=y, hue=x, order=labels, hue_order=labels, palette=palette, legend=False, ax=ax,
                     width=0.6, linewidth=0.7, showfliers=not points, log_scale=log or None,
                     boxprops={"alpha": 0.8}, medianprops={"color": "black"})
-    if points:
-        sns.stripplot(x=x, y=y, order=labels, color="black", size=1.5, jitter=0.15, alpha=0.6, ax=ax)
+    if points:  # seaborn's stripplot jitters with the global numpy state: a figure would depend on what ran before
+        jitter = np.random.default_rng(0)
+        for i, v in enumerate(values):
+            ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=1.5 ** 2, color="black", alpha=0.6,
+                       linewidths=0, zorder=3)
     if ylim is not None:
         ax.set_ylim(*ylim)
     if ylabel is not None:
@@ -293,7 +308,7 @@ def plot_variance_boxes(ax: Axes, values: Mapping[str, Sequence[float]], colors=
 def plot_polar_histogram(ax: Axes, bearings, color, bins: int = 20, rmax: float | None = None) -> Axes:
     """Equal-area polar histogram of bearings (Fig. 3a/b): radius sqrt(fraction / π), so area ∝ fraction."""
     _require_polar(ax, "plot_polar_histogram")
-    b = np.mod(np.asarray(bearings, dtype=float).ravel() + np.pi, 2 * np.pi) - np.pi
+    b = wrap_angle(np.asarray(bearings, dtype=float).ravel())
     counts, edges = np.histogram(b, bins=bins, range=(-np.pi, np.pi))
     radius = np.sqrt(counts / counts.sum() / np.pi)
     ax.bar(edges[:-1], radius, width=np.diff(edges), align="edge", color=color, edgecolor="white", lw=0.4)
@@ -317,6 +332,15 @@ def plot_polar_trajectory(ax: Axes, bearings, color, lw: float = 0.8) -> Axes:
     ax.tick_params(axis="y", labelsize=5)
     ax.set_rlabel_position(112.5)
     ax.grid(lw=0.4)
+    return ax
+
+
+def bearing_density_axes(ax: Axes) -> Axes:
+    """Axes for a density of decoded bearings over one turn: x from −π to π (ticks at −π, 0, π), y in 1/rad."""
+    ax.set_xlim(-np.pi, np.pi)
+    ax.set_xticks([-np.pi, 0, np.pi], [r"$-\pi$", "0", r"$\pi$"])
+    ax.set_xlabel("decoded bearing")
+    ax.set_ylabel("density (1/rad)")
     return ax
 
 
@@ -414,6 +438,20 @@ def save_panel(draw: Callable[[Axes], object], name: str, outputs_dir, preset: s
         return savefig(fig, name, outputs_dir, preset)
     finally:
         plt.close(fig)
+
+
+def colorbar_beside(ax: Axes, mappable, label: str, width: float = 0.06, pad: float = 0.06, ticks=None,
+                    tick_labels=None):
+    """A colour bar hugging the right edge of `ax` (an inset axes), not the edge of its layout cell.
+
+    Equal-aspect panels (maps, PC planes) are narrower than their cell; `Figure.colorbar(ax=…)` would put the
+    bar at the cell's edge, far from the panel. `width` and `pad` are fractions of the panel's width.
+    """
+    cb = ax.figure.colorbar(mappable, cax=ax.inset_axes([1 + pad, 0, width, 1]), label=label)
+    cb.outline.set_visible(False)
+    if ticks is not None:
+        cb.set_ticks(ticks, labels=tick_labels)
+    return cb
 
 
 def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name: str, outputs_dir, preset: str,

@@ -7,36 +7,38 @@ manifold that lies away from the origin, as the theory's denoising drift σ²∇
 nonlinearity (`ModelConfig.recurrent_bias`), or noise with a non-zero mean (the released code's U[0, 1) · σ,
 whose mean σ/2 acts as a constant drive), breaks the symmetry.
 
-`constant_drive` trains (or loads) the four models of `config.CONSTANT_DRIVE_MODELS` for SP and HD noisy
-unbiased networks and measures, per seed: the final decoding error, how decoded trajectories move (step-length
-quantiles, jumps), ‖h‖ over quiescent time against the active ‖h‖, the SP total quiescent variance (Fig. 2f
-protocol), KL(quiescent ‖ active) over the whole run and per quarter of it (is quiescence stationary, or does
-it drift away from the active distribution?), the ext_score cosine, and the homogeneity error
-‖E[Δr](c·r) − c·E[Δr](r)‖ / ‖c·E[Δr](r)‖ at c ∈ {0.5, 2} on the network's own active states.
+`compute` trains (or loads) the models of the notebook's registry row, the four of `config.CONSTANT_DRIVE_MODELS`
+for SP and HD noisy unbiased networks, and measures, per seed: the final decoding error, how decoded
+trajectories move (step-length quantiles, jumps), ‖h‖ over quiescent time against the active ‖h‖, the SP total
+quiescent variance (Fig. 2f protocol), KL(quiescent ‖ active) over the whole run and per quarter of it (is
+quiescence stationary, or does it drift away from the active distribution?), the ext_score cosine, and the
+homogeneity error ‖E[Δr](c·r) − c·E[Δr](r)‖ / ‖c·E[Δr](r)‖ at c ∈ {0.5, 2} on the network's own active states.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 
-from . import analysis as A
-from . import config as C
-from . import plotting as P
-from .experiments import FigureSettings, per_seed_and_mean
-from .extensions import noise_moments, score_alignment
-from .models import Network
+from .. import analysis as A
+from .. import config as C
+from .. import plotting as P
+from .. import registry
+from ..models import Network, noise_moments
+from ..score import score_alignment
+from .base import Figure, FigureSettings, per_seed_and_mean
 
-MODELS = C.CONSTANT_DRIVE_MODELS
+MODELS = list(C.CONSTANT_DRIVE_MODELS)   # the four models' labels, in the order of the panels and colours
 TASK_LABEL = {"spatial": "SP", "head_direction": "HD"}
 SCALES = (0.5, 2.0)            # c of the homogeneity test
 HOMOGENEITY_STATES = 2000      # active states (drawn at random, seeded) the homogeneity error is averaged over
 EXAMPLE_TRAJECTORIES = 8       # quiescent SP trajectories drawn per model (first seed)
 EXAMPLE_STEPS = 200            # their length
 KL_WINDOWS = 4                 # quarters of the quiescent run, each compared with the active run
-COLORS = dict(zip(MODELS, (P.QUIESCENT, "#7b3294", "#e69f00", "0.5")))
+COLORS = dict(zip(MODELS, (P.QUIESCENT, P.NOISELESS, "#e69f00", "0.5")))
 TITLES = dict(zip(MODELS, ("Gaussian + bias\n(default)", "Gaussian, no bias\n(as written)",
                            "U[0,1)·σ, no bias\n(as released)", "Gaussian, U's moments,\nno bias")))
 
@@ -71,7 +73,7 @@ def homogeneity_error(net: Network, hidden: np.ndarray, scales=SCALES, n: int = 
 
 @dataclass
 class ModelRun:
-    """What `constant_drive` measures on one network."""
+    """What `compute` measures on one network."""
     decode_error: float
     steps_active: dict[str, float]        # analysis.step_statistics
     steps_quiescent: dict[str, float]
@@ -120,17 +122,19 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
 
 
 @dataclass
-class ConstantDrive:
+class ConstantDrive(Figure):
     """task -> model label (`MODELS`) -> seed -> `ModelRun`."""
+    name: ClassVar[str] = "ext_constant_drive"
+    layout: ClassVar[str] = "abcd;efgh;ij.."
+    figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 6.0), "height_ratios": [0.8, 1, 1]}
+
     runs: dict[str, dict[str, dict[int, ModelRun]]]
-    layout: str = "abcd;efgh;ij.."
-    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 6.0), "height_ratios": [0.8, 1, 1]})
 
     def _per_seed(self, task: str, label: str, get) -> dict[str, Any]:
         return per_seed_and_mean({s: get(r) for s, r in self.runs[task][label].items()})
 
     def results(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"models": MODELS}
+        out: dict[str, Any] = {"models": C.CONSTANT_DRIVE_MODELS}
         for task, by_model in self.runs.items():
             out[task] = {}
             for label in by_model:
@@ -179,7 +183,7 @@ class ConstantDrive:
                 lines.append(text)
         return "\n".join(lines)
 
-    def panels(self) -> dict:
+    def panels(self) -> dict[str, Callable[[Axes], None]]:
         sp = self.runs["spatial"]
         out = {}
         for key, label in zip("abcd", MODELS):
@@ -254,17 +258,16 @@ def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
     return draw
 
 
-def constant_drive(settings: FigureSettings, tasks=C.TASKS) -> ConstantDrive:
-    """Every model of `MODELS` for every task's noisy unbiased networks and every seed of `settings`."""
-    a = settings.analysis
+def compute(settings: FigureSettings, tasks=C.TASKS) -> ConstantDrive:
+    """Every model of the notebook's registry row whose task is in `tasks`, every seed of `settings`; the first
+    seed's SP runs keep example trajectories."""
     runs: dict[str, dict[str, dict[int, ModelRun]]] = {}
-    for task in tasks:
-        runs[task] = {}
-        for label, spec in MODELS.items():
-            nets = settings.networks(task, "noisy_unbiased", **spec)
-            runs[task][label] = {seed: measure(net, a, seed, example=i == 0)
-                                 for i, (seed, net) in enumerate(zip(settings.seeds, nets))}
+    for model in registry.notebook("ext_constant_drive").models:
+        if model.task in tasks:
+            runs.setdefault(model.task, {})[model.label] = {
+                seed: measure(net, settings.analysis, seed, example=i == 0)
+                for i, (seed, net) in enumerate(settings.seeded(model))}
     return ConstantDrive(runs)
 
 
-__all__ = ["MODELS", "expected_update", "homogeneity_error", "ModelRun", "measure", "ConstantDrive", "constant_drive"]
+__all__ = ["MODELS", "expected_update", "homogeneity_error", "ModelRun", "measure", "ConstantDrive", "compute"]

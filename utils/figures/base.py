@@ -1,8 +1,11 @@
-"""What every figure notebook does around its analysis: settings, networks over seeds, results on disk.
+"""What every figure does around its analysis: settings, networks over seeds, results on disk, drawing.
 
-A notebook's `parameters` cell passes its values to `FigureSettings.create`, which validates them and
-fills the analysis sizes from the preset; `networks` gets the trained models; `write_results` stores the
-numbers behind the panels in `<outputs>/<preset>/results/<figure>.json`.
+The protocol of every module of `utils.figures`: `compute(settings, ...)` loads the networks of its notebook's
+row of `utils.registry`, runs the analysis and returns a result object (a subclass of `Figure`) whose
+`panels()` draw the figure, `results()` give the numbers behind the panels, and `summary()` a printable digest.
+A notebook is then: a `parameters` cell passed to `FigureSettings.create` (validated, analysis sizes filled
+from the preset), `result = module.compute(settings)`, `result.show(settings)` (composed, saved, displayed),
+`result.save(settings)` (`<outputs>/<result set>/results/<figure>.json`), and the claims.
 """
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from . import config as C
-from .files import atomic_write_text
+from .. import config as C
+from .. import plotting as P
+from .. import registry
+from ..files import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class FigureSettings:
             raise C.ConfigError(f"seeds must be distinct, got {list(seeds)}")
         if not isinstance(outputs_dir, (str, os.PathLike)):
             raise C.ConfigError(f"outputs_dir must be a path, got {outputs_dir!r}")
-        from .training import resolve_device
+        from ..training import resolve_device
         resolve_device(device)
         known = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
         unknown = set(analysis_overrides) - known
@@ -70,9 +75,13 @@ class FigureSettings:
     def networks(self, task: str, condition: str, **overrides) -> list:
         """The trained networks of one condition, one per seed (trained now if missing). Models of every variant
         share the preset's cache (`outputs/<preset>/models/`); their config hashes keep them apart."""
-        from .training import get_model
+        from ..training import get_model
         return [get_model(task, condition, s, self.preset, self.outputs_dir, self.device,
                           **self.model_overrides(**overrides)) for s in self.seeds]
+
+    def seeded(self, model: registry.Model) -> list[tuple[int, Any]]:
+        """(seed, network) of one registry model, for every seed of this notebook."""
+        return list(zip(self.seeds, self.networks(model.task, model.condition, **model.override_dict())))
 
     @property
     def result_set(self) -> str:
@@ -123,3 +132,40 @@ def read_results(name: str, result_set: str, outputs_dir: str | Path = "outputs"
     """A figure's results JSON from `<outputs>/<result set>/results/` (`result_set` as `config.result_set`)."""
     path = Path(outputs_dir) / result_set / "results" / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+class Figure:
+    """Base of every figure's result object. A subclass sets `name` (the composed figure's and results JSON's
+    name), `layout` (a `plotting.panel_grid` mosaic) and `figure_kw` (size, ratios, ...), and defines
+    `panels()` (mosaic key -> drawing function of an axes), `results()` and `summary()`. The three attributes
+    are not defaulted here: a dataclass subclass may declare them as fields (one class, several figures)."""
+    name: str
+    layout: Any
+    figure_kw: dict[str, Any]
+
+    def panels(self) -> dict[str, Callable]:
+        raise NotImplementedError
+
+    def results(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def compose(self, settings: FigureSettings):
+        """Draw and save the figure (`<name>.png/.pdf`, and `<name>_<key>` per panel); returns it open."""
+        return P.compose_figure(self.panels(), self.layout, self.name, settings.outputs_dir, settings.result_set,
+                                **self.figure_kw)
+
+    def show(self, settings: FigureSettings):
+        """Compose and save the figure, close it, and return the saved PNG for display: an executed notebook
+        shows exactly the saved figure, once, whatever the matplotlib backend (papermill runs with Agg)."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Image
+
+        plt.close(self.compose(settings))
+        return Image(filename=str(settings.figures_dir / f"{self.name}.png"), width=900)
+
+    def save(self, settings: FigureSettings) -> Path:
+        """Write `results()` to `<outputs>/<result set>/results/<name>.json`."""
+        return write_results(self.name, self.results(), settings)

@@ -2,16 +2,18 @@
 
 `export_html` renders an executed notebook with nbconvert beside it (`name.html`, images embedded), so it
 reads in any browser. `write_index` builds `<outputs>/<result set>/index.html` from a Jinja2 template
-(`utils/templates/index.html.j2`): the claims table of `report.json` with coloured verdicts and per-seed
-values, then each composed figure with its notebook's opening cell rendered from markdown and links to the
-notebook (HTML and .ipynb) and the PDF figure. Every link is relative, so the folder can be moved or served.
+(`templates/index.html.j2` beside this module): the claims table of `report.json` with coloured verdicts and
+per-seed values, then each composed figure of the registry with its notebook's opening cell rendered from
+markdown and links to the notebook (HTML and .ipynb) and the PDF figure. Every link is relative, so the folder
+can be moved or served.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .files import atomic_write_text
+from .. import registry
+from ..files import atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -49,22 +51,20 @@ def opening_cell(notebook: Path) -> str:
     return ""
 
 
-def index_context(result_set: str, outputs_dir: str | Path, notebooks: dict[str, str],
-                  notebook_dir: Path) -> dict:
-    """What the template needs: report rows by group, and one entry per composed figure that exists.
-
-    `notebooks` maps each notebook name to its figure name, in the order the figures are shown."""
-    from .report import GROUPS, group_of
+def index_context(result_set: str, outputs_dir: str | Path) -> dict:
+    """What the template needs: report rows by group, and one entry per composed figure that exists, in the
+    registry's order."""
+    from ..report import GROUPS, group_of
     base = Path(outputs_dir) / result_set
     report_path = base / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     rows = report.get("claims", [])
     groups = [{"title": title, "rows": [r for r in rows if group_of(r) == key]} for key, title in GROUPS.items()]
     figures = []
-    for notebook, name in notebooks.items():
+    for row in registry.NOTEBOOKS.values():
+        notebook, name, source = row.name, row.figure, row.path
         if not (base / "figures" / f"{name}.png").exists():
             continue
-        source = notebook_dir / f"{notebook}.ipynb"
         figures.append({"name": name, "notebook": notebook,
                         "caption": markdown_to_html(opening_cell(source)) if source.exists() else "",
                         "html": (base / "notebooks" / f"{notebook}.html").exists(),
@@ -85,16 +85,16 @@ def sibling_sets(result_set: str, outputs_dir: str | Path, preset: str) -> list[
         if (path / "index.html").exists() and report.exists():
             r = json.loads(report.read_text())
             if r.get("preset") == preset:
-                siblings.append({"name": path.name, "variant": r.get("variant", "default"), "seeds": r.get("seeds", []),
-                                 "summary": r.get("summary", "")})
+                siblings.append({"name": path.name, "variant": r.get("variant", "default"),
+                                 "seeds": r.get("seeds", []), "summary": r.get("summary", "")})
     return siblings
 
 
-def write_index(result_set: str, outputs_dir: str | Path, notebooks: dict[str, str], notebook_dir: Path) -> Path:
-    """Render `index.html.j2` for one result set; returns the page's path."""
+def write_index(result_set: str, outputs_dir: str | Path) -> Path:
+    """`<outputs>/<result set>/index.html`: the claims table and every composed figure; returns its path."""
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    page = env.get_template("index.html.j2").render(**index_context(result_set, outputs_dir, notebooks, notebook_dir))
+    page = env.get_template("index.html.j2").render(**index_context(result_set, outputs_dir))
     path = Path(outputs_dir) / result_set / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(path, page)

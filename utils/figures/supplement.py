@@ -1,9 +1,8 @@
 """Supplementary figures C.1–C.5 (docs/methods.md §7): the computations over seeds behind each notebook.
 
-Each `figC*` function takes a notebook's `FigureSettings`, runs what its figure needs on every seed's
-networks, and returns a result object with three methods: `panels()` (mosaic key -> drawing function, for
-`plotting.compose_figure`), `results()` (the JSON that `write_results` stores) and `summary()` (a few printed
-lines). Example panels come from the first seed; every number comes from every seed.
+Each `figC*` function is its figure's `compute`: it takes a notebook's `FigureSettings`, runs what the figure
+needs on every seed's networks (the notebook's rows of `utils.registry`), and returns a `base.Figure` result.
+Example panels come from the first seed; every number comes from every seed.
 
 Runs of one seed use that seed for the test batch and the noise, so the unbiased and biased networks of a
 seed start from the same positions; the KL estimate of a seed draws its Monte-Carlo samples from it too.
@@ -17,9 +16,10 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from . import analysis as A
-from . import plotting as P
-from .experiments import FigureSettings, per_seed_and_mean
+from .. import analysis as A
+from .. import plotting as P
+from .. import registry
+from .base import Figure, FigureSettings, per_seed_and_mean
 
 # The paper's lengths for the Suppl. C.5 example trajectories (no AnalysisConfig field: they are only drawn).
 HD_ACTIVE_EXAMPLE_STEPS = 50
@@ -44,14 +44,8 @@ def noisy_quiescence_std(task: str = "spatial") -> float:
     return math.sqrt(2) * A.paper_noise_std(task)
 
 
-def compose(result, name: str, settings: FigureSettings):
-    """Draw and save a figure (`name`, and `name_<key>` per panel) from a result's panels and layout."""
-    return P.compose_figure(result.panels(), result.layout, name, settings.outputs_dir, settings.result_set,
-                            **result.figure_kw)
-
-
 def _seeded(settings: FigureSettings, task: str, condition: str) -> list[tuple[int, Any]]:
-    return list(zip(settings.seeds, settings.networks(task, condition)))
+    return settings.seeded(registry.Model.of(task, condition))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -102,8 +96,9 @@ class ConditionExample:
 
 
 @dataclass
-class Matching:
+class Matching(Figure):
     """Suppl. C.1 / C.2: does quiescence reproduce the active distribution, unbiased and biased?"""
+    name: str                                    # "figC1" or "figC2"
     conditions: dict[str, str]                   # "unbiased"/"biased" -> condition name
     noise: str | float                           # quiescent noise mode of `analysis.quiescent_noise_std`
     noise_std: dict[str, float]                  # "unbiased"/"biased"/"random" -> per-step std used
@@ -176,8 +171,7 @@ def plot_kl_bars(ax: Axes, kl: dict[str, dict[int, float]]) -> Axes:
     return ax
 
 
-def matching(settings: FigureSettings, conditions: tuple[str, str], noise: str | float = "same",
-             task: str = "spatial") -> Matching:
+def matching(settings: FigureSettings, notebook: str, noise: str | float = "same") -> Matching:
     """Decoded active and quiescent runs of every seed's unbiased and biased network, their KL divergences
     (protocol of Fig. 2e: n_kde × active_steps active points vs n_kde × quiescent_steps_kl quiescent points,
     kl_samples samples) and, for the first seed, trajectories and KDE maps (n_kde × quiescent_steps_kde).
@@ -186,7 +180,8 @@ def matching(settings: FigureSettings, conditions: tuple[str, str], noise: str |
     as in Fig. 2e) run in the same quiescence `noise` as the trained ones.
     """
     a = settings.analysis
-    nets = {row: _seeded(settings, task, cond) for row, cond in zip(("unbiased", "biased"), conditions)}
+    models = registry.NOTEBOOKS[notebook].labelled()   # "unbiased" and "biased"
+    nets = {row: settings.seeded(models[row]) for row in ("unbiased", "biased")}
     steps = max(a.quiescent_steps_kl, a.quiescent_steps_kde)
     kl: dict[str, dict[int, float]] = {k: {} for k in MATCHING_KL}
     examples, noise_std = {}, {}
@@ -209,17 +204,18 @@ def matching(settings: FigureSettings, conditions: tuple[str, str], noise: str |
         box = nets["unbiased"][i][1].task_cfg.box_size
         for key, v in matching_kls(active, quiescent, box, a.kl_samples, seed).items():
             kl[key][seed] = v
-    return Matching(dict(zip(("unbiased", "biased"), conditions)), noise, noise_std, extent, examples, kl)
+    conditions = {row: models[row].condition for row in ("unbiased", "biased")}
+    return Matching(registry.NOTEBOOKS[notebook].figure, conditions, noise, noise_std, extent, examples, kl)
 
 
 def figC1(settings: FigureSettings) -> Matching:
     """Suppl. C.1: the noisy SP RNNs with quiescent noise equal to the training noise (× 1, not √2)."""
-    return matching(settings, ("noisy_unbiased", "noisy_biased"), noise="same")
+    return matching(settings, "figC1_same_quiescent_noise", noise="same")
 
 
 def figC2(settings: FigureSettings) -> Matching:
     """Suppl. C.2: continuous-time GRUs, quiescent noise × 1 (the paper does not double it for GRUs)."""
-    return matching(settings, ("gru_noisy_unbiased", "gru_noisy_biased"), noise="same")
+    return matching(settings, "figC2_gru", noise="same")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -268,7 +264,7 @@ def _regime_runs(settings: FigureSettings, regimes, n: int, steps: int, task: st
 
 
 @dataclass
-class NoiseConditions:
+class NoiseConditions(Figure):
     """Suppl. C.3: example quiescent trajectories of NT and DT networks, unbiased and biased."""
     examples: dict[str, dict[str, np.ndarray]]                      # bias -> regime -> (n, T, 2), first seed
     total_variance: dict[str, dict[str, dict[int, float]]]          # bias -> regime -> seed -> m²
@@ -276,6 +272,7 @@ class NoiseConditions:
     noise_std: dict[str, float]
     layout: str = "abc;def"
     figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH * 0.8, 3.2)})
+    name = "figC3"
 
     def results(self) -> dict[str, Any]:
         return {"summary": {b: {r: {"total_variance": per_seed_and_mean(self.total_variance[b][r]),
@@ -325,12 +322,13 @@ def figC3(settings: FigureSettings) -> NoiseConditions:
 
 
 @dataclass
-class StepDistances:
+class StepDistances(Figure):
     """Suppl. C.4: mean step distance per trajectory, bias -> regime -> seed -> (n_step_distance,) values."""
     values: dict[str, dict[str, dict[int, np.ndarray]]]
     noise_std: dict[str, float]
     layout: str = "ab"
     figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 2.3)})
+    name = "figC4"
 
     def pooled(self, bias: str, regime: str) -> np.ndarray:
         return np.concatenate(list(self.values[bias][regime].values()))
@@ -395,13 +393,14 @@ HD_TITLES = {"active_biased": "active, biased", "quiescent_biased": "quiescent, 
 
 
 @dataclass
-class HDTransitions:
+class HDTransitions(Figure):
     """Suppl. C.5: decoded bearings of counter-clockwise-biased (and unbiased) HD networks over time."""
     examples: dict[str, np.ndarray]                   # run -> (T,) decoded bearings of the first seed
     velocity: dict[str, dict[int, np.ndarray]]        # run -> seed -> per-step angular velocities (rad/step)
     noise_std: float
     layout: str = "abc;def"
     figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 3.8), "polar": ("a", "b", "c")})
+    name = "figC5"
 
     def means(self, run: str) -> dict[int, float]:
         return {s: float(v.mean()) for s, v in self.velocity[run].items()}
@@ -462,8 +461,7 @@ def figC5(settings: FigureSettings) -> HDTransitions:
     and unbiased networks (n_kde × `HD_QUIESCENT_STEPS`, noise √2 × trained); angular velocities pooled over
     trajectories. Examples: trajectory 0 of the first seed, the active one cut to `HD_ACTIVE_EXAMPLE_STEPS`."""
     a = settings.analysis
-    nets = {"biased": _seeded(settings, "head_direction", "noisy_biased"),
-            "unbiased": _seeded(settings, "head_direction", "noisy_unbiased")}
+    nets = {label: settings.seeded(m) for label, m in registry.NOTEBOOKS["figC5_hd_transitions"].labelled().items()}
     velocity: dict[str, dict[int, np.ndarray]] = {r: {} for r in HD_RUNS}
     examples, std = {}, 0.0
     for i, seed in enumerate(settings.seeds):
@@ -480,4 +478,4 @@ def figC5(settings: FigureSettings) -> HDTransitions:
 
 __all__ = ["MATCHING_KL", "KL_LABELS", "matching_kls", "Matching", "matching", "figC1", "figC2",
            "REGIMES", "QUIESCENT_REGIMES", "regime_decoded", "NoiseConditions", "figC3", "StepDistances", "figC4",
-           "HDTransitions", "figC5", "plot_kl_bars", "compose", "noisy_quiescence_std", "share_beyond"]
+           "HDTransitions", "figC5", "plot_kl_bars", "noisy_quiescence_std", "share_beyond"]

@@ -1,10 +1,10 @@
 """The training grid on a Slurm cluster: one job per missing model, submitted with submitit.
 
-`train_grid(..., launcher="slurm")` in `runner` comes here with the models still missing from the cache.
-They go out as one job array (one sbatch; each array task trains one model through `get_model`, the same
-code and the same cache as the local launcher), a progress bar counts finished jobs, and a failed job is
-reported with its name and the end of its log. The per-model lock in `training.run_lock` keeps two runners
-(local or Slurm, this machine or another one sharing the file system) from training one model twice.
+`grid.train_grid(..., launcher="slurm")` comes here with the models still missing from the cache. They go
+out as one job array (one sbatch; each array task runs `grid.train_job`, the same code and the same cache as
+the local launcher), a progress bar counts finished jobs, and a failed job is reported with its model (and
+its overrides) and the end of its log. The per-model lock in `training.run_lock` keeps two runners (local or
+Slurm, this machine or another one sharing the file system) from training one model twice.
 
 A job that runs out of time, or is preempted, is requeued by submitit (up to 3 times) and resumes from
 the model's `checkpoint.pt`. Job scripts, pickles and logs go to `<outputs>/<preset>/slurm/`, which
@@ -21,9 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config as C
+from .. import config as C
+from . import grid
+from .grid import LAUNCHERS
+from .workspace import ModelJob, Workspace
 
-LAUNCHERS = ("local", "slurm")
 _TIME = re.compile(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?")
 
 
@@ -85,7 +87,7 @@ def add_arguments(p) -> None:
 
 
 def launcher_kwargs(args) -> dict:
-    """`launcher` and `slurm` for `runner.train_grid` / `runner.regenerate`; a ConfigError on bad flags."""
+    """`launcher` and `slurm` for `grid.train_grid` / `notebooks.regenerate`; a ConfigError on bad flags."""
     given = {name: getattr(args, f"slurm_{name}") for name in ("partition", "time", "gpus", "cpus", "sbatch")}
     given = {name: value for name, value in given.items() if value not in (None, [])}
     if args.launcher == "local":
@@ -106,14 +108,13 @@ def launcher_kwargs(args) -> dict:
 # Submission and waiting.
 
 class TrainModel:
-    """One model of the grid as a Slurm job: `runner._train_one`, that is `get_model` in the shared cache.
+    """One model of the grid as a Slurm job: `grid.train_job`, that is `get_model` in the shared cache.
 
     submitit treats a callable with a `checkpoint` method as checkpointable: on a timeout or a preemption it
     calls `checkpoint` (resubmit the same call) and requeues the job, which resumes from `checkpoint.pt`."""
 
-    def __call__(self, job, preset, outputs_dir, device, threads, overrides) -> str:
-        from .runner import _train_one
-        return _train_one(tuple(job), preset, outputs_dir, device, threads, overrides)
+    def __call__(self, job: ModelJob, ws: Workspace, threads: int) -> str:
+        return grid.train_job(job, ws, threads)
 
     def checkpoint(self, *args):
         from submitit.helpers import DelayedSubmission
@@ -148,13 +149,12 @@ def make_executor(folder: Path, preset: str, opts: SlurmOptions):
     return executor
 
 
-def submit(todo: list[tuple[str, str, int]], preset: str, outputs_dir: str, device: str, overrides: dict,
-           opts: SlurmOptions) -> list:
+def submit(todo: list[ModelJob], ws: Workspace, opts: SlurmOptions) -> list:
     """Submit one job per model: one job array where the cluster takes it, else one sbatch per model."""
     from submitit.core.utils import FailedJobError
-    outputs_dir = str(Path(outputs_dir).resolve())  # the jobs need not start in this directory
-    executor = make_executor(Path(outputs_dir) / preset / "slurm", preset, opts)
-    fn, args = TrainModel(), (preset, outputs_dir, device, opts.cpus, dict(overrides))
+    ws = ws.absolute()  # the jobs need not start in this directory
+    executor = make_executor(Path(ws.outputs_dir) / ws.preset / "slurm", ws.preset, opts)
+    fn, args = TrainModel(), (ws, opts.cpus)
     try:
         return executor.map_array(fn, todo, *([arg] * len(todo) for arg in args))
     except FailedJobError as err:
@@ -190,7 +190,7 @@ def failure(job) -> str | None:
     return f"ended without a result (Slurm state {job.watcher.get_state(job.job_id, mode='force')})"
 
 
-def wait(jobs: list, todo: list[tuple[str, str, int]], poll_s: float = 2.0) -> list[tuple[str, str, int]]:
+def wait(jobs: list, todo: list[ModelJob], poll_s: float = 2.0) -> list[ModelJob]:
     """A progress bar of finished jobs until all are; a failed one is reported as it ends. Returns the
     models whose job failed."""
     from tqdm.auto import tqdm
@@ -206,7 +206,7 @@ def wait(jobs: list, todo: list[tuple[str, str, int]], poll_s: float = 2.0) -> l
                 reason = failure(job)
                 if reason is not None:
                     failed.append(model)
-                    bar.write(f"[slurm] FAILED {'/'.join(map(str, model[:2]))}/seed{model[2]} (job {job.job_id}) "
+                    bar.write(f"[slurm] FAILED {model} (job {job.job_id}) "
                               f"{reason}; last lines of {job.paths.stderr}:\n{log_tail(job.paths.stderr)}",
                               file=sys.stderr)
                 bar.update()
@@ -222,20 +222,25 @@ def wait(jobs: list, todo: list[tuple[str, str, int]], poll_s: float = 2.0) -> l
     return failed
 
 
-def train_grid(todo: list[tuple[str, str, int]], preset: str, outputs_dir: str, device: str, overrides: dict,
-               opts: SlurmOptions) -> int:
+def write_job_table(path: Path, jobs: list, todo: list[ModelJob]) -> Path:
+    """Which Slurm job trains which model: the model's name (with its overrides: the models of
+    `ext_training_noise` share task, condition and seed) and its task, condition and seed apart."""
+    rows = "".join(f"{j.job_id}\t{m}\t{m.task}\t{m.condition}\t{m.seed}\n" for j, m in zip(jobs, todo))
+    path.write_text("job\tmodel\ttask\tcondition\tseed\n" + rows)
+    return path
+
+
+def train_grid(todo: list[ModelJob], ws: Workspace, opts: SlurmOptions) -> int:
     """Train the missing models `todo` as Slurm jobs and wait for them; 0 when all were trained."""
     if todo:
         check_cluster(opts)
-    print(f"[train] {len(todo)} model(s) to train at preset {preset!r} as Slurm jobs", flush=True)
+    print(f"[train] {len(todo)} model(s) to train at preset {ws.preset!r} as Slurm jobs", flush=True)
     if not todo:
         return 0
     t0 = time.perf_counter()
-    jobs = submit(todo, preset, outputs_dir, device, overrides, opts)
-    folder = Path(outputs_dir).resolve() / preset / "slurm"
-    table = folder / f"jobs-{jobs[0].job_id.split('_')[0]}.tsv"
-    table.write_text("job\ttask\tcondition\tseed\n"
-                     + "".join(f"{j.job_id}\t{t}\t{c}\t{s}\n" for j, (t, c, s, *_) in zip(jobs, todo)))
+    jobs = submit(todo, ws, opts)
+    folder = Path(ws.outputs_dir).resolve() / ws.preset / "slurm"
+    write_job_table(folder / f"jobs-{jobs[0].job_id.split('_')[0]}.tsv", jobs, todo)
     ids = sorted({job.job_id.split("_")[0] for job in jobs})
     print(f"[slurm] submitted {len(jobs)} job(s) as {', '.join(ids)} ({opts.partition or 'default partition'}, "
           f"{time_minutes(opts.time)} min per job); logs and job table in {folder}", flush=True)

@@ -1,0 +1,90 @@
+"""The pipeline package: its modules import alone (no import cycle, no private names borrowed), and a model job
+is named, resolved and selected as the notebooks need it."""
+import ast
+import math
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import utils.pipeline
+from utils import config as C
+from utils import registry
+from utils.pipeline.workspace import ModelJob, Workspace, required_models, select_notebooks
+
+PACKAGE = Path(utils.pipeline.__file__).parent
+MODULES = sorted(m.name for m in pkgutil.iter_modules([str(PACKAGE)]))
+
+
+def top_level_imports(path: Path) -> list[ast.ImportFrom]:
+    """The `from . import x` / `from .x import y` statements run when the module is imported (not in functions)."""
+    return [node for node in ast.parse(path.read_text()).body if isinstance(node, ast.ImportFrom)]
+
+
+def test_the_pipeline_has_its_modules():
+    assert set(MODULES) == {"grid", "notebooks", "site", "slurm", "workspace"}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_each_module_imports_first_in_a_fresh_interpreter(name):
+    """A cycle shows as an ImportError (a partly initialised module) for whichever module is imported first."""
+    run = subprocess.run([sys.executable, "-c", f"import utils.pipeline.{name}"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_module_level_imports_inside_the_package_form_no_cycle():
+    graph = {}
+    for name in MODULES:
+        siblings = set()
+        for node in top_level_imports(PACKAGE / f"{name}.py"):
+            if node.level == 1:  # from . import x / from .x import y
+                siblings |= {node.module} if node.module else {alias.name for alias in node.names}
+        graph[name] = siblings & set(MODULES)
+
+    def reaches(start, target, seen=()):
+        return any(n == target or (n not in seen and reaches(n, target, (*seen, n))) for n in graph[start])
+    assert not [name for name in MODULES if reaches(name, name)], graph
+
+
+def test_no_module_imports_a_private_name_of_another():
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def test_model_jobs_that_differ_only_in_their_overrides_have_distinct_names():
+    jobs = required_models(["ext_training_noise"], "smoke")
+    names = [str(job) for job in jobs]
+    assert len(set(names)) == len(names) == 10   # five models, two seeds
+    assert "spatial/noisy_unbiased/seed0 noise_std=0.00316228" in names
+    assert "spatial/noisy_unbiased/seed1 noise_kind=uniform recurrent_bias=False" in names
+    assert str(ModelJob("spatial", "noisy_unbiased", 0)) == "spatial/noisy_unbiased/seed0"
+
+
+def test_a_job_resolves_the_workspace_variant_first_and_the_notebooks_choice_last():
+    job = ModelJob("spatial", "noisy_unbiased", 1, (("noise_std", math.sqrt(1e-3)),))
+    ws = Workspace.of("smoke", overrides={"noise_std": "0.5", "recurrent_bias": "false"})
+    cfg = job.config(ws)
+    assert cfg.model.noise_std == math.sqrt(1e-3) and cfg.model.recurrent_bias is False and cfg.seed == 1
+    assert cfg == C.resolve_config("spatial", "noisy_unbiased", 1, "smoke",
+                                   {"noise_std": math.sqrt(1e-3), "recurrent_bias": False})
+    assert Workspace.of("smoke", overrides=C.VARIANTS["as-written"]).variant == "as-written"
+    assert Workspace("smoke").variant == "default"
+
+
+def test_required_models_follow_the_registry_once_each_with_each_notebooks_seeds():
+    names = select_notebooks(None)
+    assert names == [name for name, row in registry.NOTEBOOKS.items() if row.path.exists()]
+    jobs = required_models(names, "laptop")   # three seeds
+    assert len(set(jobs)) == len(jobs)
+    keys = list(dict.fromkeys(m.key for name in names for m in registry.NOTEBOOKS[name].models))
+    assert list(dict.fromkeys((j.task, j.condition, j.overrides) for j in jobs)) == keys
+    per_model = {key: [j.seed for j in jobs if (j.task, j.condition, j.overrides) == key] for key in keys}
+    wanted = {key: max(min(3, row.seeds or 3) for row in registry.NOTEBOOKS.values() if key in
+                       {m.key for m in row.models}) for key in keys}
+    assert per_model == {key: list(range(n)) for key, n in wanted.items()}
+    assert {j.seed for j in required_models(names, "laptop", seeds=(2,))} == {2}   # a partial run: every notebook

@@ -1,0 +1,1 @@
+"""One module per paper figure or group of figures; `base` holds what they share (see its docstring)."""

@@ -1,0 +1,97 @@
+"""ext_training_noise: reactivation of SP unbiased networks trained at several per-step noise variances.
+
+For every σ > 0 the theory gives the same stationary quiescent density, the active p: the noise sets how fast
+quiescence mixes, not where it goes. The levels are the models of the notebook's registry row, labelled by
+their per-step noise variance σ²Δt (and "uniform", the released code's noise).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from .. import analysis as A
+from .. import plotting as P
+from .. import registry
+from ..models import noise_moments
+from .base import Figure, FigureSettings, per_seed_and_mean
+
+
+@dataclass
+class TrainingNoise(Figure):
+    """ext_training_noise: level -> seed -> value, for each quantity."""
+    name: ClassVar[str] = "ext_training_noise"
+    layout: ClassVar[str] = "abc"
+    figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 1.9)}
+
+    levels: dict[str, dict[str, Any]]           # label -> condition, overrides, noise std/kind/mean/variance
+    decode_error: dict[str, dict[int, float]]   # final test decoding MSE (m² per coordinate)
+    kl: dict[str, dict[int, float]]             # Fig. 2e KL(quiescent ‖ active), quiescence √2 × trained noise
+    total_variance: dict[str, dict[int, float]]  # Fig. 2f total quiescent variance (m²)
+
+    def results(self) -> dict[str, Any]:
+        return {"levels": self.levels,
+                "decode_error": {k: per_seed_and_mean(v) for k, v in self.decode_error.items()},
+                "kl": {k: per_seed_and_mean(v) for k, v in self.kl.items()},
+                "total_variance": {k: per_seed_and_mean(v) for k, v in self.total_variance.items()}}
+
+    def summary(self) -> str:
+        lines = [f"{'σ²Δt':>8} {'decode MSE':>11} {'KL':>7} {'variance':>9}  (mean over seeds)"]
+        for k in self.levels:
+            lines.append(f"{k:>8} {np.mean(list(self.decode_error[k].values())):11.4g} "
+                         f"{np.nanmean(list(self.kl[k].values())):7.3f} "
+                         f"{np.mean(list(self.total_variance[k].values())):9.4g}")
+        return "\n".join(lines)
+
+    def panels(self) -> dict[str, Callable[[Axes], None]]:
+        return {"a": self._by_level(self.decode_error, "decoding MSE (m²)", log=True),
+                "b": self._by_level(self.kl, "KL(quiescent ‖ active) (nats)"),
+                "c": self._by_level(self.total_variance, "total quiescent variance (m²)", log=True)}
+
+    def _by_level(self, values: dict[str, dict[int, float]], ylabel: str, log: bool = False):
+        """One column per level: each seed a dot (purple if trained without noise), the mean a black bar."""
+        def draw(ax):
+            labels = list(self.levels)
+            for i, k in enumerate(labels):
+                v = np.array(list(values[k].values()), float)
+                color = P.QUIESCENT if self.levels[k]["noise_std"] > 0 else P.NOISELESS
+                ax.scatter(np.full(len(v), i), v, s=6, color=color, zorder=3, linewidths=0)
+                ax.plot([i - 0.25, i + 0.25], [np.nanmean(v)] * 2, color="black", lw=1)
+            ax.set_xticks(range(len(labels)), [("U[0,1)·0.01" if k == "uniform" else k) for k in labels],
+                          rotation=30, ha="right")
+            ax.set_xlabel(r"training noise $\sigma^2\Delta t$")
+            ax.set_ylabel(ylabel)
+            if log:
+                ax.set_yscale("log")
+        return draw
+
+
+def compute(settings: FigureSettings) -> TrainingNoise:
+    """For each training noise level, every seed's SP unbiased network: its final test decoding error, the Fig. 2e
+    KL (`n_kde` active × `active_steps` against `n_kde` quiescent × `quiescent_steps_kl`, `kl_samples` samples;
+    quiescence √2 × the trained noise, of the trained kind, so the noiseless network stays noiseless) and the
+    Fig. 2f total variance (`n_variance` × `variance_steps`, first half dropped)."""
+    a = settings.analysis
+    info, err, kl, var = {}, {}, {}, {}
+    for model in registry.notebook("ext_training_noise").models:
+        label = model.label
+        err[label], kl[label], var[label] = {}, {}, {}
+        for seed, net in settings.seeded(model):
+            std, kind = net.cfg.noise_std, net.cfg.noise_kind
+            mean, variance = noise_moments(std, kind)
+            info[label] = {"condition": model.condition, "overrides": model.override_dict(), "noise_std": std,
+                           "noise_kind": kind, "noise_mean": mean, "noise_variance": variance,
+                           "quiescent_noise_std": math.sqrt(2) * std}
+            err[label][seed] = float(net.metrics["test_decode_error"][-1])
+            act = A.active_run(net, a.n_kde, a.active_steps, seed).decoded
+            q = A.quiescent_run(net, a.n_kde, a.quiescent_steps_kl, "scaled", seed, keep_states=False).decoded
+            kl[label][seed] = A.kl_divergence_or_nan(q, A.kde(act), a.kl_samples, seed)
+            long = A.quiescent_run(net, a.n_variance, a.variance_steps, "scaled", seed, keep_states=False).decoded
+            var[label][seed] = A.total_variance(long, burn_in=a.variance_steps // 2)
+    return TrainingNoise(info, err, kl, var)
+
+
+__all__ = ["TrainingNoise", "compute"]

@@ -1,0 +1,150 @@
+"""Fig. 1: a noisy SP network reactivates its active states offline.
+
+b: training curves over seeds; c: cumulative explained variance of active and quiescent states; d–k: the
+first seed's decoded trajectories, hidden states on the active PCs, and their KDE maps; beyond the panels,
+how quiescent decoded trajectories move (claim `fig1-smooth`), measured on the Fig. 2e runs of every seed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import analysis as A
+from .. import plotting as P
+from .. import registry
+from ..config import AnalysisConfig
+from ..models import Network
+from .base import Figure, FigureSettings, per_seed_and_mean
+from .runs import (DensityMaps, Example, StepLengths, by_seed, decoded_runs_over_seeds, density_maps,
+                   reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize)
+
+N_PCS = 10          # c: cumulative explained variance of PCs 1..10
+
+
+@dataclass
+class TrainingCurves:
+    seeds: list[int]
+    batches: np.ndarray        # (P,) batch index of each test evaluation
+    loss: np.ndarray           # (S, P) test loss
+    decode_error: np.ndarray   # (S, P) test decoding MSE (m² per coordinate, or rad²)
+
+
+def training_curves(nets: list[Network]) -> TrainingCurves:
+    """Test loss and decoding error vs batch of every seed, from the metrics saved with each model."""
+    batches = [list(net.metrics["test_batch"]) for net in nets]
+    if any(b != batches[0] for b in batches):
+        raise ValueError("the networks were tested at different batches; were they trained with one config?")
+    return TrainingCurves(seeds_of(nets), np.asarray(batches[0]),
+                          np.array([net.metrics["test_loss"] for net in nets]),
+                          np.array([net.metrics["test_decode_error"] for net in nets]))
+
+
+@dataclass
+class ExplainedVariance:
+    seeds: list[int]
+    active: np.ndarray         # (S, k) cumulative explained-variance ratio, PCA of active states
+    quiescent: np.ndarray      # (S, k) the same, PCA fitted separately on quiescent states
+
+    @property
+    def max_abs_diff(self) -> np.ndarray:
+        """(S,) max over k of |EV_active(k) − EV_quiescent(k)|."""
+        return np.abs(self.active - self.quiescent).max(axis=1)
+
+
+def explained_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig, k: int = N_PCS,
+                                  noise: str | float = "scaled") -> ExplainedVariance:
+    """Fig. 1c: `n_pca` trajectories, active `active_steps` vs quiescent `quiescent_steps_kde` steps.
+
+    Only the hidden states are kept, one network at a time (at the paper preset a run holds ≈ 1 GB).
+    """
+    act, qui = [], []
+    for net in nets:
+        hidden = A.active_run(net, analysis.n_pca, analysis.active_steps, seed_of(net)).hidden
+        act.append(A.explained_variance(hidden, k))
+        del hidden
+        hidden = A.quiescent_run(net, analysis.n_pca, analysis.quiescent_steps_kde, noise, seed_of(net)).hidden
+        qui.append(A.explained_variance(hidden, k))
+        del hidden
+    return ExplainedVariance(seeds_of(nets), np.array(act), np.array(qui))
+
+
+def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: StepLengths) -> dict:
+    s = curves.seeds
+    return {
+        "final_test_loss": per_seed_and_mean(by_seed(s, curves.loss[:, -1])),
+        "final_decode_error": per_seed_and_mean(by_seed(s, curves.decode_error[:, -1])),
+        "test_batches": curves.batches,
+        "test_loss": per_seed_and_mean(by_seed(s, curves.loss)),
+        "test_decode_error": per_seed_and_mean(by_seed(s, curves.decode_error)),
+        "ev_active": per_seed_and_mean(by_seed(ev.seeds, ev.active)),
+        "ev_quiescent": per_seed_and_mean(by_seed(ev.seeds, ev.quiescent)),
+        "ev_max_abs_diff": per_seed_and_mean(by_seed(ev.seeds, ev.max_abs_diff)),
+        "step_lengths": steps.results(),
+    }
+
+
+@dataclass
+class Fig1(Figure):
+    curves: TrainingCurves
+    ev: ExplainedVariance
+    steps: StepLengths          # every seed's Fig. 2e runs: how quiescence moves (fig1-smooth)
+    example: Example            # d–k: the first seed
+    positions: DensityMaps      # h–i
+    pcs: DensityMaps            # j–k
+    distance: list[np.ndarray]  # f–g colour: decoded distance from the centre, active and quiescent
+
+    name = "fig1"
+    layout = "bbcc;defg;hijk"
+    figure_kw = dict(figsize=(P.FULL_WIDTH, 4.4), height_ratios=[1.2, 1, 1],
+                     panel_sizes={k: (1.9, 1.4) for k in "gik"})  # room for the colour bars
+
+    def _pc_panel(self, ax, points, values, title, colorbar):
+        ex = self.example
+        P.plot_pc_scatter(ax, points.reshape(-1, 2), values, vmin=0, vmax=max(map(max, self.distance)),
+                          colorbar=False)
+        ax.set(xlim=ex.pc_extent[:2], ylim=ex.pc_extent[2:], aspect="equal", title=title)
+        if colorbar:
+            P.colorbar_beside(ax, ax.collections[0], "decoded distance\nfrom centre (m)")
+
+    @staticmethod
+    def _kde_panel(ax, maps, which, xlabel, ylabel):
+        P.plot_kde_map(ax, getattr(maps, which), maps.extent, vmax=maps.vmax)
+        ax.set(title=which, xlabel=xlabel, ylabel=ylabel)
+        if which == "quiescent":
+            P.colorbar_beside(ax, ax.images[0], "density")
+
+    def panels(self) -> dict:
+        c, ev, ex = self.curves, self.ev, self.example
+        return {
+            "b": lambda ax: P.plot_loss_curves(ax, c.batches, c.loss, c.decode_error),
+            "c": lambda ax: P.plot_explained_variance(ax, ev.active, ev.quiescent),
+            "d": lambda ax: P.plot_trajectories(ax, ex.active, P.ACTIVE, every=8).set(title="active"),
+            "e": lambda ax: P.plot_trajectories(ax, ex.quiescent, P.QUIESCENT, every=4).set(title="quiescent"),
+            "f": lambda ax: self._pc_panel(ax, ex.pcs_active, self.distance[0], "active", False),
+            "g": lambda ax: self._pc_panel(ax, ex.pcs_quiescent, self.distance[1], "quiescent", True),
+            "h": lambda ax: self._kde_panel(ax, self.positions, "active", "x (m)", "y (m)"),
+            "i": lambda ax: self._kde_panel(ax, self.positions, "quiescent", "x (m)", "y (m)"),
+            "j": lambda ax: self._kde_panel(ax, self.pcs, "active", "PC1", "PC2"),
+            "k": lambda ax: self._kde_panel(ax, self.pcs, "quiescent", "PC1", "PC2"),
+        }
+
+    def results(self) -> dict:
+        return fig1_results(self.curves, self.ev, self.steps)
+
+    def summary(self) -> str:
+        return summarize(self.results())
+
+
+def compute(settings: FigureSettings) -> Fig1:
+    """Every panel's numbers: b, c and the step statistics over every seed, d–k on the first seed."""
+    a = settings.analysis
+    (model,) = registry.NOTEBOOKS["fig1_spatial_reactivation"].models
+    nets = [net for _, net in settings.seeded(model)]
+    curves, ev = training_curves(nets), explained_variance_over_seeds(nets, a)
+    steps = step_lengths_over_seeds(decoded_runs_over_seeds(nets, a))
+    ex = reactivation_example(nets[0], a)
+    positions = density_maps(ex.active, ex.quiescent, A.box_extent(nets[0].task_cfg), a.kde_grid)
+    pcs = density_maps(ex.pcs_active, ex.pcs_quiescent, ex.pc_extent, a.kde_grid)
+    distance = [A.decoded_distance_from_centre(x).ravel() for x in (ex.active, ex.quiescent)]
+    return Fig1(curves, ev, steps, ex, positions, pcs, distance)

@@ -1,0 +1,159 @@
+"""Fig. 2: quiescent outputs follow the task's own statistics (biased vs unbiased, noisy vs noiseless).
+
+a–d: the first seed's biased network, trajectories and KDE maps; e: KL(quiescent column ‖ active row) of the
+four SP networks, the uniform box 𝒰 and an untrained network R^σ, mean over seeds; f: total quiescent
+variance of every network. Quiescence is √2 × the trained noise, so the noiseless-trained U and B stay
+noiseless.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import analysis as A
+from .. import plotting as P
+from .. import registry
+from ..config import AnalysisConfig
+from ..models import Network
+from .base import Figure, FigureSettings, per_seed_and_mean
+from .runs import DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seed_of, seeds_of, summarize
+
+# label -> SP condition, from the registry. Rows of e are active networks, columns quiescent sources; 𝒰 is the
+# true uniform density over the box and R^σ an untrained network in noisy quiescence (see `kl_over_seeds`).
+NETWORKS = {m.label: m.condition for m in registry.NOTEBOOKS["fig2_biased_and_kl"].models}
+KL_ROWS = ["U^σ", "U", "B^σ", "B"]
+KL_COLS = ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
+FIG2_CONDITIONS = list(NETWORKS.values())
+
+
+@dataclass
+class KLMatrices:
+    seeds: list[int]
+    matrices: np.ndarray                  # (S, 4, 6) KL(quiescent column ‖ active row), nats
+    runs: dict[str, list[DecodedRuns]]    # label (KL_ROWS and "R^σ") -> per seed
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.matrices.mean(axis=0)
+
+
+def kl_over_seeds(nets: dict[str, list[Network]], analysis: AnalysisConfig,
+                  noise: str | float = "scaled") -> KLMatrices:
+    """Fig. 2e for every seed: `n_kde` active trajectories of `active_steps` (rows) against `n_kde` quiescent
+    trajectories of `quiescent_steps_kl` (columns), `kl_samples` Monte-Carlo samples.
+
+    `nets` maps each condition of `FIG2_CONDITIONS` to its networks, seeds in the same order. R^σ is the
+    untrained U^σ network of the same seed (`analysis.random_network_like` with that seed, i.e. the U^σ
+    network's own initial weights), in noisy quiescence; 𝒰 is `analysis.UniformBox`, exact in the q slot.
+    The quiescent runs are kept in `runs`, so the first `quiescent_steps_kde` steps can serve the KDE maps.
+    """
+    missing = set(FIG2_CONDITIONS) - set(nets)
+    if missing:
+        raise ValueError(f"kl_over_seeds needs networks of {sorted(missing)}")
+    seeds = seeds_of(nets["noisy_unbiased"])
+    if any(seeds_of(nets[c]) != seeds for c in FIG2_CONDITIONS):
+        raise ValueError("every condition needs the same seeds, in the same order")
+    runs: dict[str, list[DecodedRuns]] = {label: [] for label in [*KL_ROWS, "R^σ"]}
+    matrices = []
+    for i, seed in enumerate(seeds):
+        for label, condition in NETWORKS.items():
+            runs[label].append(decoded_runs(nets[condition][i], analysis, analysis.quiescent_steps_kl, noise))
+        untrained = A.random_network_like(nets["noisy_unbiased"][i], seed)
+        runs["R^σ"].append(decoded_runs(untrained, analysis, analysis.quiescent_steps_kl, noise, active=False,
+                                        seed=seed))
+        uniform = A.UniformBox(nets["noisy_unbiased"][i].task_cfg.box_size)
+        quiescent = {c: uniform if c == "𝒰" else runs[c][i].quiescent for c in KL_COLS}
+        active = {r: runs[r][i].active for r in KL_ROWS}
+        matrices.append(A.kl_matrix(quiescent, active, analysis.kl_samples, seed))
+    return KLMatrices(seeds, np.array(matrices), runs)
+
+
+def total_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
+                              noise: str | float = "scaled") -> dict[int, float]:
+    """Fig. 2f: per network, `n_variance` quiescent trajectories of `variance_steps`, the first half dropped."""
+    out = {}
+    for net in nets:
+        run = A.quiescent_run(net, analysis.n_variance, analysis.variance_steps, noise, seed_of(net),
+                              keep_states=False)
+        out[seed_of(net)] = A.total_variance(run.decoded, burn_in=analysis.variance_steps // 2)
+    return out
+
+
+def spread_of_decoded(runs: list[DecodedRuns], which: str) -> dict[int, dict[str, float]]:
+    """Per seed: the median distance from the box centre (m) and the number of distinct decoded positions of
+    the `which` ("active" or "quiescent") runs. Shows what a KL entry cannot: whether a quiescent density
+    collapsed onto a few fixed points, or (R^σ) sits in the middle of the box because the top-3 decoder
+    averages three cell centres."""
+    out = {}
+    for run in runs:
+        points = getattr(run, which).reshape(-1, 2)
+        out[run.seed] = {"median_distance_from_centre": float(np.median(A.decoded_distance_from_centre(points))),
+                         "distinct_positions": int(len(np.unique(points.round(4), axis=0)))}
+    return out
+
+
+def fig2_results(kl: KLMatrices, variance: dict[str, dict[int, float]]) -> dict:
+    """`variance` maps each condition of `FIG2_CONDITIONS` to its per-seed totals."""
+    spread = {f"{label}_a": spread_of_decoded(kl.runs[label], "active") for label in KL_ROWS}
+    spread |= {f"{label}_q": spread_of_decoded(kl.runs[label], "quiescent") for label in [*KL_ROWS, "R^σ"]}
+    return {
+        "kl_rows": KL_ROWS,
+        "kl_cols": KL_COLS,
+        "kl_matrix": per_seed_and_mean(by_seed(kl.seeds, kl.matrices)),
+        "total_variance": {c: per_seed_and_mean(variance[c]) for c in FIG2_CONDITIONS},
+        "decoded_spread": {name: {stat: per_seed_and_mean({s: v[stat] for s, v in seeds.items()})
+                                  for stat in ("median_distance_from_centre", "distinct_positions")}
+                           for name, seeds in spread.items()},
+    }
+
+
+@dataclass
+class Fig2(Figure):
+    kl: KLMatrices
+    variance: dict[str, dict[int, float]]   # condition -> seed -> total quiescent variance (m²)
+    biased: DecodedRuns                     # a–d: the first seed's B^σ network
+    positions: DensityMaps                  # c–d
+    quiescent_steps_kde: int                # a–d draw the first steps of the quiescent run
+
+    name = "fig2"
+    layout = "abcd;eeef"
+    figure_kw = dict(figsize=(P.FULL_WIDTH, 3.6), panel_sizes={"d": (1.9, 1.8)})
+
+    def _kde_panel(self, ax, which):
+        pos = self.positions
+        P.plot_kde_map(ax, getattr(pos, which), pos.extent, vmax=pos.vmax)
+        ax.set(title=which, xlabel="x (m)", ylabel="y (m)")
+        if which == "quiescent":
+            P.colorbar_beside(ax, ax.images[0], "density")
+
+    def panels(self) -> dict:
+        quiescent = self.biased.quiescent[:, : self.quiescent_steps_kde]
+        boxes = {label: list(self.variance[c].values()) for label, c in zip(P.KL_ROWS, NETWORKS.values())}
+        return {
+            "a": lambda ax: P.plot_trajectories(ax, self.biased.active, P.ACTIVE, every=8).set(title="active"),
+            "b": lambda ax: P.plot_trajectories(ax, quiescent, P.QUIESCENT, every=4).set(title="quiescent"),
+            "c": lambda ax: self._kde_panel(ax, "active"),
+            "d": lambda ax: self._kde_panel(ax, "quiescent"),
+            "e": lambda ax: P.plot_kl_matrix(ax, self.kl.mean),
+            "f": lambda ax: P.plot_variance_boxes(ax, boxes).set(ylim=(0, None)),
+        }
+
+    def results(self) -> dict:
+        return fig2_results(self.kl, self.variance)
+
+    def summary(self) -> str:
+        return summarize(self.results())
+
+
+def compute(settings: FigureSettings) -> Fig2:
+    """e over every seed (its runs serve a–d), then f over every network."""
+    a = settings.analysis
+    nets = {m.condition: [net for _, net in settings.seeded(m)]
+            for m in registry.NOTEBOOKS["fig2_biased_and_kl"].models}
+    kl = kl_over_seeds(nets, a)
+    variance = {c: total_variance_over_seeds(nets[c], a) for c in FIG2_CONDITIONS}
+    biased = kl.runs["B^σ"][0]
+    quiescent = biased.quiescent[:, : a.quiescent_steps_kde]
+    positions = density_maps(biased.active, quiescent, A.box_extent(nets["noisy_biased"][0].task_cfg), a.kde_grid)
+    return Fig2(kl, variance, biased, positions, a.quiescent_steps_kde)

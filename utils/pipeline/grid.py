@@ -1,0 +1,94 @@
+"""The training grid: the models the notebooks need that are not in the cache, trained in local processes (or,
+with `launcher="slurm"`, handed to `utils.pipeline.slurm`, which trains each with the same `train_job`)."""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from typing import Any
+
+import torch
+
+from .. import config as C
+from ..training import get_model, is_trained
+from .workspace import ModelJob, Workspace, required_models, select_notebooks
+
+LAUNCHERS = ("local", "slurm")
+
+
+def training_cost(cfg: C.RunConfig) -> float:
+    """Rough multiply-adds of a training run (recurrent and readout products): orders the queue so that no long
+    run starts last and leaves the other cores idle."""
+    gates = 3 if cfg.model.cell == "gru" else 1
+    per_step = cfg.model.n_rec * (gates * cfg.model.n_rec + cfg.task.n_cells)
+    return cfg.train.batches * cfg.train.batch_size * cfg.task.steps * per_step
+
+
+def default_jobs(device: str) -> int:
+    # Measured on 2 cores: two single-threaded processes beat one two-threaded process on these small
+    # matrices (see README, Performance). On a GPU one process owns the device.
+    return 1 if device != "cpu" else max(1, min(os.cpu_count() or 1, 4))
+
+
+def train_job(job: ModelJob, ws: Workspace, threads: int) -> str:
+    """Train one model (or find it in the cache) with `threads` torch threads; returns its run directory.
+    The worker of both launchers: a local process and a Slurm job run this same call."""
+    torch.set_num_threads(threads)
+    net = get_model(job.task, job.condition, job.seed, preset=ws.preset, outputs_dir=ws.outputs_dir,
+                    device=ws.device, progress=False, **(ws.override_dict() | job.override_dict()))
+    return str(net.run_dir)
+
+
+def missing_jobs(notebooks: list[str], ws: Workspace, seeds: tuple[int, ...] | None = None) -> list[ModelJob]:
+    """The models of `required_models` not yet trained in `ws`'s cache, each model directory once."""
+    todo, seen = [], set()
+    for job in required_models(notebooks, ws.preset, seeds):
+        cfg = job.config(ws)
+        run_dir = ws.run_dir(job)
+        if run_dir not in seen and not is_trained(run_dir, cfg):  # a damaged model is retrained
+            todo.append(job)
+        seen.add(run_dir)  # two notebooks may name one model differently (explicitly, or by the defaults)
+    return todo
+
+
+def train_local(todo: list[ModelJob], ws: Workspace, jobs: int) -> int:
+    """Train `todo` in `jobs` processes, the longest first; 0 when all are trained (a worker's error is raised)."""
+    todo = sorted(todo, key=lambda job: training_cost(job.config(ws)), reverse=True)  # stable: ties keep order
+    print(f"[train] {len(todo)} model(s) to train at preset {ws.preset!r} with {jobs} process(es)", flush=True)
+    if not todo:
+        return 0
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    t0 = time.perf_counter()
+    # glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
+    # memory in the process makes a CPU training step 6–18 % faster (utils/bench.py, README Performance).
+    # glibc reads these at process start-up, so they take effect in the workers spawned below.
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(train_job, job, ws, threads): job for job in todo}
+        for i, fut in enumerate(as_completed(futures), 1):
+            fut.result()  # re-raises a worker's error with its traceback
+            print(f"[train] {i}/{len(todo)} {futures[fut]} done ({time.perf_counter() - t0:.0f} s elapsed)",
+                  flush=True)
+    return 0
+
+
+def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
+               jobs: int | None = None, device: str = "cpu", overrides: dict[str, Any] | None = None,
+               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None) -> int:
+    """Train the models the notebooks need that are not in the cache: in local processes, or with
+    `launcher="slurm"` one Slurm job each (`slurm`: a `slurm.SlurmOptions`). 0 when all are trained."""
+    C.check_choice("launcher", launcher, LAUNCHERS)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
+    ws = Workspace.of(preset, outputs_dir, device, overrides)
+    todo = missing_jobs(select_notebooks(only), ws, seeds)
+    if launcher == "slurm":
+        from . import slurm as S  # here, not at the top: slurm imports this module for `train_job`
+        return S.train_grid(todo, ws, slurm or S.SlurmOptions())
+    return train_local(todo, ws, jobs or default_jobs(device))
+
+
+__all__ = ["LAUNCHERS", "training_cost", "default_jobs", "train_job", "missing_jobs",
+           "train_local", "train_grid"]

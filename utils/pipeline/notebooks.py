@@ -1,0 +1,125 @@
+"""The `figures` command: train the missing models, execute the notebooks with papermill, then write the report
+and the index page. Which notebooks exist, the models each needs and their cost are `utils.registry`'s table."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import config as C
+from .. import registry
+from .grid import default_jobs, train_grid
+from .site import export_html, write_index
+from .workspace import Workspace, select_notebooks
+
+# A kernel inherits our environment: make it draw inline (as Jupyter does), whatever MPLBACKEND says, so the
+# executed notebooks show their figures.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+@contextmanager
+def kernel_environment(**env: Any) -> Iterator[None]:
+    """Set environment variables for the kernels started inside the block, then restore them.
+
+    `regenerate` enters it once around its pool of notebook threads and `execute_notebook` again inside with
+    the same values, so no thread restores a value while another kernel is starting.
+    """
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update({key: str(value) for key, value in env.items()})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.update({key: value})
+
+
+def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: dict | None = None,
+                     html: bool = True) -> Path:
+    """Run one notebook with papermill; the executed copy goes to `out_dir`, with an HTML export beside it.
+
+    The copy carries no path of this machine: `outputs_dir` is passed relative to `notebooks/` (where the kernel
+    runs), and papermill's record of its input and output names the repository's files, not temporary ones."""
+    import papermill as pm
+    notebook_dir = registry.NOTEBOOK_DIR  # read per call: a test points it at its own notebooks
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{name}.ipynb"
+    tmp = out_dir / f".{name}.partial.ipynb"
+    outputs = os.path.relpath(Path(ws.outputs_dir).resolve(), notebook_dir)
+    params = {"preset": ws.preset, "outputs_dir": outputs, "device": ws.device, "variant": ws.variant}
+    with kernel_environment(MPLBACKEND=INLINE_BACKEND):
+        pm.execute_notebook(str(notebook_dir / f"{name}.ipynb"), str(tmp),
+                            parameters=params | (extra_parameters or {}), kernel_name="python3", progress_bar=False,
+                            # The kernel starts in notebooks/. Not papermill's `cwd`: it chdirs this whole process
+                            # for the notebook's run, and a second notebook's thread then resolves its paths there.
+                            resources={"metadata": {"path": str(notebook_dir)}},
+                            # no start-up warning per kernel (TCP without encryption) between our progress lines
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    nb = json.loads(tmp.read_text())
+    nb["metadata"].get("papermill", {}).update(input_path=f"notebooks/{name}.ipynb",
+                                               output_path=f"{out_dir.name}/{name}.ipynb")
+    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, out)
+    if html:
+        export_html(out)
+    return out
+
+
+def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
+               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
+               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None) -> int:
+    """Train the missing models, execute the notebooks, then write the report and index page.
+
+    `overrides` may only select a model variant (`config.VARIANTS`, e.g. `recurrent_bias=false` for the paper as
+    written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache.
+    `seeds` (a partial run) trains and analyses only those seeds, into `outputs/<preset>-seed<…>[-<variant>]/`,
+    never mixed with a run on the preset's seeds."""
+    import papermill as pm
+    variant = C.variant_of(overrides)
+    ws = Workspace.of(preset, outputs_dir, device, C.VARIANTS[variant])  # the variant's canonical values
+    result_set = C.result_set(preset, variant, seeds)
+    notebooks = select_notebooks(only)
+    t_start = time.perf_counter()
+    if train_grid(preset, outputs_dir, only, jobs, device, ws.override_dict(), launcher=launcher, slurm=slurm,
+                  seeds=seeds) != 0:
+        return 1  # a model is missing (its Slurm job failed): no notebook runs
+    out_dir = Path(outputs_dir) / result_set / "notebooks"
+    jobs = jobs or default_jobs(device)
+    # The notebooks are independent: `jobs` kernels at once, each with its share of the cores (a kernel's
+    # torch reads OMP_NUM_THREADS when it starts). The slowest first, so that none is left running alone.
+    order = sorted(notebooks, key=lambda n: registry.NOTEBOOKS[n].cost, reverse=True)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    partial = {} if seeds is None else {"seeds": list(seeds), "partial": True}
+
+    def run_one(name: str) -> float:
+        t0 = time.perf_counter()
+        execute_notebook(name, ws, out_dir, partial)
+        return time.perf_counter() - t0
+
+    failed = False
+    with kernel_environment(MPLBACKEND=INLINE_BACKEND, OMP_NUM_THREADS=threads), ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(run_one, name): name for name in order}
+        for i, fut in enumerate(as_completed(futures), 1):
+            name = futures[fut]
+            try:
+                print(f"[notebook {i}/{len(order)}] {name} done in {fut.result():.0f} s", flush=True)
+            except pm.PapermillExecutionError as err:
+                failed = True
+                print(f"[notebook {i}/{len(order)}] {name} FAILED", flush=True)
+                print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
+                      f"{err.ename}: {err.evalue}", file=sys.stderr)
+    if failed:
+        return 1
+    from .. import report  # here: it loads the analysis stack, which the training and notebook phases do not
+    status = report.main(preset, outputs_dir, variant, seeds)  # 1 when a claim's check raised (an error row)
+    index = write_index(result_set, outputs_dir)
+    print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
+    return status
+
+
+__all__ = ["INLINE_BACKEND", "select_notebooks", "kernel_environment", "execute_notebook", "regenerate"]
