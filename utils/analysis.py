@@ -144,6 +144,12 @@ def quiescent_run(net: Network, n: int, steps: int, noise: str | float = "scaled
                         noise_std=std, h0=start)
 
 
+def noisy_level(net: Network) -> float:
+    """`net`'s trained noise std, or for a noiseless-trained network the paper's noisy level of its task (SP 0.01,
+    HD 0.1): what "noise" means for a network that was trained without it (R^σ, Suppl. C.3e–f, the explorer)."""
+    return net.cfg.noise_std if net.cfg.noise_std > 0 else paper_noise_std(net.task_cfg.name)
+
+
 def random_network_like(net: Network, seed: int) -> Network:
     """The R^σ baseline of Fig. 2e: an untrained network with `net`'s configs, run in noisy quiescence.
 
@@ -153,8 +159,7 @@ def random_network_like(net: Network, seed: int) -> Network:
     The weights come from `build_network(·, seed)`; the target cells are copied from `net` (as the released
     code shares the task), so its outputs decode on the same place-cell map.
     """
-    noise = net.cfg.noise_std if net.cfg.noise_std > 0 else paper_noise_std(net.task_cfg.name)
-    rand = build_network(net.task_cfg, replace(net.cfg, noise_std=noise), seed)
+    rand = build_network(net.task_cfg, replace(net.cfg, noise_std=noisy_level(net)), seed)
     rand.cells.load_state_dict(net.cells.state_dict())
     return rand.to(_device(net)).eval()
 
@@ -484,7 +489,7 @@ def bearing_histogram_kl(q_bearings: np.ndarray, p_bearings: np.ndarray, bins: i
     return float(np.sum(q * np.log(q / p)))
 
 
-__all__ = ["ActiveRun", "QuiescentRun", "UniformBox", "Density", "paper_noise_std", "quiescent_noise_std",
+__all__ = ["ActiveRun", "QuiescentRun", "UniformBox", "Density", "paper_noise_std", "noisy_level", "quiescent_noise_std",
            "initial_hidden", "active_run", "quiescent_run", "random_network_like", "flat_points", "kde",
            "box_extent", "extent_of", "kde_map", "uniform_box_density", "kl_divergence", "kl_matrix",
            "clipped_log_ratio", "kl_divergence_or_nan", "grid_kl",

@@ -26,8 +26,7 @@ def explore_noise_std(net: Network, noise_scale: float) -> float:
     a noiseless-trained network (so noise can be added to it, as in Suppl. C.3e–f)."""
     if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not noise_scale >= 0:
         raise C.ConfigError(f"noise_scale must be a number >= 0, got {noise_scale!r}")
-    base = net.cfg.noise_std if net.cfg.noise_std > 0 else A.paper_noise_std(net.task_cfg.name)
-    return float(noise_scale) * base
+    return float(noise_scale) * A.noisy_level(net)
 
 
 @dataclass

@@ -17,9 +17,10 @@ from .. import plotting as P
 from .. import registry
 from ..circular import CIRCLE_BINS, VM_KAPPA, circle_grid, circular_kl, uniform_circle, vonmises_kde
 from .base import Figure, FigureSettings, per_seed_and_mean
+from .fig2 import KL_COLS
 
 # Columns: the four networks' quiescence (the registry's labels) with the baselines where Fig. 2e has them.
-COLUMNS = ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
+COLUMNS = KL_COLS  # the columns of Fig. 2e: the four networks, the uniform density 𝒰, the untrained R^σ
 LINE_STYLES = {"U^σ": "-", "U": ":", "B^σ": "--", "B": "-."}
 QUIESCENT_COLORS = {"R^σ": P.UNTRAINED, "U": P.NOISELESS, "B": P.NOISELESS}  # others: quiescent red
 
