@@ -134,7 +134,7 @@ PRESETS: dict[str, Preset] = {
         overrides={
             # 128 units, 1,000 batches of 100: decoding MSE ≈ 0.014 m² and test loss ≈ 1.5e-5 for SP. 600
             # batches miss fig1-trained (MSE 0.024); 2,000 batches or 256 units make biased quiescence more
-            # concentrated, not less (README, "Calibration").
+            # concentrated, not less (docs/decisions.md, "The `laptop` preset's size").
             "spatial": dict(n_rec=128, batch_size=100, batches=1000, save_every=250),
             # 4,000 batches of 100 (a fifth of the paper's samples): fig3-trained asks decoding MSE ≤ 0.07 rad² of
             # every seed, and seed 0 with the bias measured 0.10–0.15 at 1,500–2,500 batches, 0.05–0.07 from 3,500.

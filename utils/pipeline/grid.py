@@ -27,7 +27,7 @@ def training_cost(cfg: C.RunConfig) -> float:
 
 def default_jobs(device: str) -> int:
     # Measured on 2 cores: two single-threaded processes beat one two-threaded process on these small
-    # matrices (see README, Performance). On a GPU one process owns the device.
+    # matrices (docs/performance.md). On a GPU one process owns the device.
     return 1 if device != "cpu" else max(1, min(os.cpu_count() or 1, 4))
 
 
@@ -61,7 +61,7 @@ def train_local(todo: list[ModelJob], ws: Workspace, jobs: int) -> int:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     t0 = time.perf_counter()
     # glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
-    # memory in the process makes a CPU training step 6–18 % faster (utils/bench.py, README Performance).
+    # memory in the process makes a CPU training step 6–18 % faster (utils/bench.py, docs/performance.md).
     # glibc reads these at process start-up, so they take effect in the workers spawned below.
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
     os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
