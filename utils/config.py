@@ -344,7 +344,7 @@ def config_hash(cfg: RunConfig) -> str:
 # Bump by hand whenever a change to tasks.py, models.py or training.py alters what training produces for an
 # unchanged config (a new draw order, another initialisation, a changed step): the run hash then changes, so
 # the cache trains new models instead of silently reusing ones the old code made.
-# 1: the code up to the constant-drive change; 2: `recurrent_bias` and the noise kinds of issue 13.
+# 1: the code before the constant-drive finding; 2: `recurrent_bias` and the noise kinds (docs/methods.md §10).
 MODEL_CODE_VERSION = 2
 
 
