@@ -13,7 +13,6 @@ same drawing code. Files go to `<outputs_dir>/<preset>/figures/<name>.{png,pdf}`
 from __future__ import annotations
 
 import os
-import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
+from .files import atomic_write
 from .tasks import wrap_angle
 
 # --- colours and labels (docs/methods.md §6) -------------------------------------------------------------------
@@ -374,23 +374,15 @@ def figure_dir(outputs_dir, preset: str) -> Path:
 def savefig(fig: Figure, name: str, outputs_dir, preset: str) -> Path:
     """Write `<outputs_dir>/<preset>/figures/<name>.png` (300 dpi) and `.pdf`; return the PNG path.
 
-    Each file is written to a temporary name in the same folder and moved into place, so a reader never
-    sees half a file. PDFs carry no creation date, so re-running gives identical bytes.
+    Each file is written atomically (`files.atomic_write`), so a reader never sees half a file. PDFs carry no
+    creation date, so re-running gives identical bytes.
     """
     if not name or os.sep in name or "/" in name:
         raise ValueError(f"figure name must be a plain file stem, got {name!r}")
     folder = figure_dir(outputs_dir, preset)
     folder.mkdir(parents=True, exist_ok=True)
     for ext, metadata in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
-        # A unique temp name opened normally (not mkstemp, whose 0600 mode would survive the rename).
-        tmp = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.{ext}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                fig.savefig(f, format=ext, dpi=DPI, metadata=metadata)
-            os.replace(tmp, folder / f"{name}.{ext}")
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(folder / f"{name}.{ext}", lambda f: fig.savefig(f, format=ext, dpi=DPI, metadata=metadata))
     return folder / f"{name}.png"
 
 

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from .. import config as C
 from .. import registry
+from ..files import atomic_write_text
 from .grid import default_jobs, train_grid
 from .site import export_html, write_index
 from .workspace import Workspace, select_notebooks
@@ -63,8 +64,8 @@ def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: 
     nb = json.loads(tmp.read_text())
     nb["metadata"].get("papermill", {}).update(input_path=f"notebooks/{name}.ipynb",
                                                output_path=f"{out_dir.name}/{name}.ipynb")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    tmp.unlink()
     if html:
         export_html(out)
     return out
