@@ -23,6 +23,7 @@ CUDA. Last, one network of the `laptop` preset is analysed as a figure notebook 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import os
@@ -39,6 +40,7 @@ import torch
 from . import config as C
 from .baseline import baseline_forward
 from .models import build_network
+from .stacked import stack_parameters, stacked_train_step
 from .tasks import input_size, sample_batch
 from .training import DATA_STREAM, NOISE_STREAM, resolve_device, train_step
 
@@ -46,6 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (task, condition) of the benchmarked networks; their sizes come from the preset.
 NETWORKS = (("spatial", "noisy_unbiased"), ("head_direction", "noisy_unbiased"), ("spatial", "gru_noisy_unbiased"))
+
+# The seed-stacking measurement: laptop SP RNN, 3 seeds (`utils.stacked`).
+STACKING = ("spatial", "noisy_unbiased", "laptop", 3)
 
 # Speed targets of this bundle (2-core CPU, paper sizes): (what, (task, condition) or None, key, "min"/"max", bound).
 SP_RNN, HD_RNN, SP_GRU = NETWORKS
@@ -57,6 +62,8 @@ TARGETS = (
     ("data generation: share of the SP RNN step", SP_RNN, "data_share", "max", 0.15),
     ("SP RNN step: peak memory (MB)", SP_RNN, "peak_mb", "max", 2048.0),
     ("analysis of one laptop network (s)", None, "analysis_s", "max", 30.0),
+    # Not met on a 2-core CPU (about 1.0): the laptop step is compute-bound (docs/performance.md).
+    ("laptop SP RNN: seed-stacked (k = 3) speed-up per seed", STACKING, "stacked_speedup", "min", 2.0),
 )
 
 
@@ -225,6 +232,74 @@ def bench_network(cfg: C.RunConfig, repeats: int, device: torch.device, big: int
     return row
 
 
+def make_seed_steps(cfg: C.RunConfig, k: int, device: torch.device, stacked: bool) -> Callable[[], dict[str, float]]:
+    """Seeds 0 … k−1 of `cfg`, each with its own data and noise streams; each call is one training step of
+    every seed, as k single steps or as one stacked step (`utils.stacked`), data generation included."""
+    cfgs = [dataclasses.replace(cfg, seed=s) for s in range(k)]
+    nets = [build_network(c.task, c.model, c.seed).to(device) for c in cfgs]
+    cells = [copy.deepcopy(net.cells).cpu() for net in nets]
+    data_gens = [torch.Generator().manual_seed(c.seed + DATA_STREAM) for c in cfgs]
+    noise_gens = [torch.Generator(device=device).manual_seed(c.seed + NOISE_STREAM) for c in cfgs]
+    adam = functools.partial(torch.optim.Adam, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    if stacked:
+        params = stack_parameters(nets)
+        optimizer = adam(params.values())
+    else:
+        optimizers = [adam(net.parameters()) for net in nets]
+
+    def run() -> dict[str, float]:
+        (w0, c0) = _clocks(device)
+        batches = [sample_batch(cfg.task, c, cfg.train.batch_size, g).to(device) for c, g in zip(cells, data_gens)]
+        (w1, c1) = _clocks(device)
+        if stacked:
+            stacked_train_step(params, optimizer, cfg.model, batches, noise_gens)
+        else:
+            for net, opt, batch, gen in zip(nets, optimizers, batches, noise_gens):
+                train_step(net, opt, batch, gen)
+        (w2, c2) = _clocks(device)
+        return {"wall": w2 - w0, "cpu": c2 - c0, "data_wall": w1 - w0, "data_cpu": c1 - c0}
+
+    return run
+
+
+def tiny(cfg: C.RunConfig) -> C.RunConfig:
+    """`cfg` shrunk to 8 units, 8 cells and 2 trajectories, steps unchanged: a step that is almost all
+    per-operation dispatch (the same kernels, launched as often, on next to no data)."""
+    return dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, n_cells=8),
+                               model=dataclasses.replace(cfg.model, n_rec=8),
+                               train=dataclasses.replace(cfg.train, batch_size=2))
+
+
+def bench_stacking(repeats: int, device: torch.device, preset: str = STACKING[2]) -> dict[str, Any]:
+    """k seeds trained as k single steps against one stacked step, and the share of a single step that is
+    dispatch, interleaved in one loop.
+
+    `stacked_speedup` is seconds per seed-step alone ÷ stacked (data generation in both). `dispatch_share` is
+    a tiny network's step (`tiny`, data excluded) over a seed's whole step: stacking k seeds launches each
+    kernel once instead of k times, so it can save at most (1 − 1/k) of that share and nothing else.
+    """
+    task, condition, _, k = STACKING
+    cfg = C.resolve_config(task, condition, 0, preset)
+    runs = {"single": make_seed_steps(cfg, k, device, stacked=False),
+            "stacked": make_seed_steps(cfg, k, device, stacked=True),
+            "tiny": make_seed_steps(tiny(cfg), 1, device, stacked=False)}
+    samples, _ = interleave(runs, repeats)
+    clocks = {"": "wall", "cpu_": "cpu"} if cpu_clock_valid(device) else {"": "wall"}
+    row: dict[str, Any] = {"network": label(cfg), "preset": preset, "seeds": k, "n_rec": cfg.model.n_rec,
+                           "batch_size": cfg.train.batch_size, "steps": cfg.task.steps}
+    for prefix, clock in clocks.items():
+        single, stacked = samples["single"][clock], samples["stacked"][clock]
+        tiny_step = [t - d for t, d in zip(samples["tiny"][clock], samples["tiny"][f"data_{clock}"])]
+        row.update({
+            f"{prefix}single_ms_per_seed": 1e3 * _median(single) / k,
+            f"{prefix}stacked_ms_per_seed": 1e3 * _median(stacked) / k,
+            f"{prefix}stacked_speedup": _paired(single, stacked, lambda a, b: a / b),
+            f"{prefix}dispatch_share": _paired(tiny_step, single, lambda t, s: t / (s / k)),
+            f"{prefix}data_share": _paired(samples["single"][f"data_{clock}"], single, lambda d, s: d / s),
+        })
+    return row
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Peak memory
 
@@ -342,6 +417,10 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         if net is None:
             analysis = result.get("analysis") or {}
             values["value"] = analysis.get("seconds") if analysis.get("preset") == "laptop" else None
+        elif net is STACKING:
+            stacking = result.get("stacking") or {}
+            if stacking.get("preset") == STACKING[2]:
+                values = {"value": stacking.get(key), "cpu_value": stacking.get(f"cpu_{key}")}
         elif result["preset"] == "paper" and net in by_net:
             row = by_net[net]
             if key == "peak_mb":
@@ -357,9 +436,11 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def run(repeats: int = 5, device: str = "cpu", preset: str = "paper", analysis_preset: str | None = "laptop",
-        memory: bool = True, networks=NETWORKS, big: int = 2048, overrides: dict | None = None) -> dict[str, Any]:
+        memory: bool = True, networks=NETWORKS, big: int = 2048, overrides: dict | None = None,
+        stacking_preset: str | None = STACKING[2]) -> dict[str, Any]:
     """Every measurement, as one JSON-able dict. Sizes come from `preset` (+ `overrides`); torch's thread
-    count is left as the caller set it. `analysis_preset=None` skips the analysis."""
+    count is left as the caller set it. `analysis_preset=None` skips the analysis, `stacking_preset=None`
+    the seed-stacking measurement."""
     if repeats < 1:
         raise C.ConfigError(f"--repeats must be >= 1, got {repeats}")
     dev = resolve_device(device)
@@ -372,6 +453,8 @@ def run(repeats: int = 5, device: str = "cpu", preset: str = "paper", analysis_p
             for name in STEPS:
                 row["variants"][name].update(peak_memory(cfg, preset, name, dev, overrides))
         result["networks"].append(row)
+    if stacking_preset is not None:
+        result["stacking"] = bench_stacking(repeats, dev, stacking_preset)
     if analysis_preset is not None:
         result["analysis"] = time_analysis(analysis_preset, dev)
     result["targets"] = check_targets(result)
@@ -407,6 +490,13 @@ def format_table(result: dict[str, Any]) -> str:
                      f"({m[0]}x{m[1]})@({m[1]}x{m[2]}) {r['matmul_gflops']:.0f} GFLOP/s "
                      f"(cpu {_f(r.get('cpu_matmul_gflops'), '.0f')}), {b[0]}^3 {r['big_matmul_gflops']:.0f} GFLOP/s; "
                      f"first loss fast {r['first_loss']['fast']:.6e}, baseline {r['first_loss']['baseline']:.6e}")
+    st = result.get("stacking")
+    if st is not None:
+        lines += ["", f"seed stacking, {st['preset']} {st['network']}, {st['seeds']} seeds: "
+                      f"{st['single_ms_per_seed']:.1f} ms per seed-step alone, {st['stacked_ms_per_seed']:.1f} stacked "
+                      f"(x{st['stacked_speedup']:.2f}, cpu x{_f(st.get('cpu_stacked_speedup'), '.2f')}); dispatch "
+                      f"{_f(st['dispatch_share'], '.0f', 100)}% of a seed-step (cpu {_f(st.get('cpu_dispatch_share'), '.0f', 100)}%), "
+                      f"data {_f(st['data_share'], '.0f', 100)}%"]
     a = result.get("analysis")
     if a is not None:
         lines.append("")
@@ -415,7 +505,7 @@ def format_table(result: dict[str, Any]) -> str:
             lines.append(f"analysis of one {a['preset']} network ({a['network']}): {a['seconds']:.1f} s ({parts})")
         else:
             lines.append(f"analysis: not available ({a['error']})")
-    lines += ["", "targets (a 2-core CPU at the paper sizes, the analysis at laptop sizes):"]
+    lines += ["", "targets (a 2-core CPU at the paper sizes; the analysis and seed stacking at laptop sizes):"]
     for t in result["targets"]:
         marks = {True: "met", False: "MISSED", None: "n/a"}
         cpu = "" if t["cpu_value"] is None else f"; cpu {t['cpu_value']:.3g} {marks[t['cpu_met']]}"

@@ -17,12 +17,18 @@ from .config import ModelConfig, TaskConfig
 from .tasks import HeadDirectionCells, PlaceCells, input_size, make_cells
 
 
+def affine(c, x, w):
+    """c + x @ wᵀ in one BLAS call: `addmm` for one network (x (B, n)), `baddbmm` for a seed stack (x (k, B, n),
+    w (k, m, n); `utils.stacked`). On a CPU the two give the same bits for each seed."""
+    return torch.addmm(c, x, w.T) if x.ndim == 2 else torch.baddbmm(c, x, w.transpose(1, 2))
+
+
 def rnn_step(h, drive, noise, w_rec, alpha: float):
     """r ← r + α(−r + ReLU(W_rec r + W_in Δs)) + σ√Δt ξ, with `drive` = W_in Δs precomputed.
 
     Written as (ξ + (1 − α) r) + α ReLU(…) with `addmm` and `add(…, alpha=)`: four kernels instead of seven.
     """
-    rate = torch.relu(torch.addmm(drive, h, w_rec.T))  # W_rec r + W_in Δs in one BLAS call
+    rate = torch.relu(affine(drive, h, w_rec))  # W_rec r + W_in Δs in one BLAS call
     return torch.add(noise, h, alpha=1 - alpha).add_(rate, alpha=alpha)
 
 
@@ -34,8 +40,8 @@ def gru_step(h, drive, noise, w_zg, w_r, alpha: float):
     """
     n = h.shape[-1]
     drive_zg, drive_r = drive.split([2 * n, n], dim=-1)
-    z, g = torch.sigmoid(torch.addmm(drive_zg, h, w_zg.T)).chunk(2, dim=-1)
-    candidate = torch.tanh(torch.addmm(drive_r, g * h, w_r.T))
+    z, g = torch.sigmoid(affine(drive_zg, h, w_zg)).chunk(2, dim=-1)
+    candidate = torch.tanh(affine(drive_r, g * h, w_r))
     return torch.addcmul(h + noise, 1 - z, candidate - h, value=alpha)  # h + α(1 − z)(c − h) + ξ
 
 
