@@ -33,14 +33,15 @@ def fig1(smoke):
     nets = sp["noisy_unbiased"]
     runs = seed_runs.decoded_runs_over_seeds(nets, settings.analysis)
     return (fig1_module.training_curves(nets), fig1_module.explained_variance_over_seeds(nets, settings.analysis),
-            seed_runs.step_lengths_over_seeds(runs))
+            seed_runs.step_lengths_over_seeds(runs),
+            fig1_module.quiescent_density_over_seeds(nets, runs, settings.analysis))
 
 
 @pytest.fixture(scope="session")
 def fig2(smoke):
     settings, sp, _ = smoke
     kl = fig2_module.kl_over_seeds(sp, settings.analysis)
-    variance = {c: fig2_module.total_variance_over_seeds(sp[c], settings.analysis) for c in fig2_module.FIG2_CONDITIONS}
+    variance = {c: seed_runs.total_variance_over_seeds(sp[c], settings.analysis) for c in fig2_module.FIG2_CONDITIONS}
     return kl, variance
 
 
@@ -72,9 +73,22 @@ def test_training_curves_refuse_networks_tested_at_different_batches(smoke):
         fig1_module.training_curves([a, Fake()])
 
 
+def test_fig1_reports_fig2s_measures_of_its_own_network(fig1, fig2):
+    """Fig. 1's KL and variance are Fig. 2e's U^σ row (columns U^σ and 𝒰) and Fig. 2f's U^σ variance, seed by
+    seed: the same runs, the same Monte-Carlo seed, so a Fig. 1 run alone can be set beside Fig. 2."""
+    density = fig1[3]
+    kl, variance = fig2
+    row, cols = fig2_module.KL_ROWS.index("U^σ"), fig2_module.KL_COLS
+    assert density.seeds == kl.seeds == [0, 1]
+    np.testing.assert_allclose(density.kl_quiescent, kl.matrices[:, row, cols.index("U^σ")], rtol=1e-12)
+    np.testing.assert_allclose(density.kl_uniform, kl.matrices[:, row, cols.index("𝒰")], rtol=1e-12)
+    np.testing.assert_allclose(density.total_variance, [variance["noisy_unbiased"][s] for s in kl.seeds], rtol=1e-12)
+    assert not np.allclose(density.kl_quiescent, density.kl_uniform)
+
+
 def test_explained_variance_is_cumulative_per_seed(smoke, fig1):
     settings, sp, _ = smoke
-    _, ev, _ = fig1
+    _, ev, *_ = fig1
     assert ev.active.shape == ev.quiescent.shape == (2, fig1_module.N_PCS)
     for curve in (*ev.active, *ev.quiescent):
         assert np.all(np.diff(curve) >= -1e-7) and 0 < curve[0] and curve[-1] <= 1 + 1e-6

@@ -2,7 +2,8 @@
 
 b: training curves over seeds; c: cumulative explained variance of active and quiescent states; d–k: the
 first seed's decoded trajectories, hidden states on the active PCs, and their KDE maps; beyond the panels,
-how quiescent decoded trajectories move (claim `fig1-smooth`), measured on the Fig. 2e runs of every seed.
+how quiescent decoded trajectories move (claim `fig1-smooth`), measured on the Fig. 2e runs of every seed, and
+on the same runs Fig. 2e–f's measures of this network (its KL against 𝒰's, its total quiescent variance).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from .. import registry
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import Figure, FigureSettings, per_seed_and_mean
-from .runs import (DensityMaps, Example, StepLengths, by_seed, decoded_runs_over_seeds, density_maps,
-                   reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize)
+from .runs import (DecodedRuns, DensityMaps, Example, StepLengths, by_seed, decoded_runs_over_seeds, density_maps,
+                   reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize,
+                   total_variance_over_seeds)
 
 N_PCS = 10          # c: cumulative explained variance of PCs 1..10
 
@@ -69,7 +71,26 @@ def explained_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
     return ExplainedVariance(seeds_of(nets), np.array(act), np.array(qui))
 
 
-def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: StepLengths) -> dict:
+@dataclass
+class QuiescentDensity:
+    """Fig. 2's measures of Fig. 1's own network, per seed (reported, no claim): so a Fig. 1 run alone, e.g. of
+    a model variant, can be set beside Fig. 2e–f. On the same runs and Monte-Carlo seed as Fig. 2e's U^σ row."""
+    seeds: list[int]
+    kl_quiescent: np.ndarray    # (S,) KL(U^σ_q ‖ U^σ_a), nats
+    kl_uniform: np.ndarray      # (S,) KL(𝒰 ‖ U^σ_a): the uniform box against the same active density
+    total_variance: np.ndarray  # (S,) Fig. 2f's total quiescent variance, m²
+
+
+def quiescent_density_over_seeds(nets: list[Network], runs: list[DecodedRuns],
+                                 analysis: AnalysisConfig) -> QuiescentDensity:
+    kl = np.array([A.kl_matrix({"q": run.quiescent, "𝒰": A.UniformBox(net.task_cfg.box_size)}, {"a": run.active},
+                               analysis.kl_samples, run.seed)[0] for net, run in zip(nets, runs)])
+    variance = total_variance_over_seeds(nets, analysis)
+    return QuiescentDensity(seeds_of(nets), kl[:, 0], kl[:, 1], np.array([variance[s] for s in seeds_of(nets)]))
+
+
+def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: StepLengths,
+                 density: QuiescentDensity) -> dict:
     s = curves.seeds
     return {
         "final_test_loss": per_seed_and_mean(by_seed(s, curves.loss[:, -1])),
@@ -81,6 +102,9 @@ def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: StepLengt
         "ev_quiescent": per_seed_and_mean(by_seed(ev.seeds, ev.quiescent)),
         "ev_max_abs_diff": per_seed_and_mean(by_seed(ev.seeds, ev.max_abs_diff)),
         "step_lengths": steps.results(),
+        "kl_quiescent_active": per_seed_and_mean(by_seed(density.seeds, density.kl_quiescent)),
+        "kl_uniform_active": per_seed_and_mean(by_seed(density.seeds, density.kl_uniform)),
+        "total_variance": per_seed_and_mean(by_seed(density.seeds, density.total_variance)),
     }
 
 
@@ -89,6 +113,7 @@ class Fig1(Figure):
     curves: TrainingCurves
     ev: ExplainedVariance
     steps: StepLengths          # every seed's Fig. 2e runs: how quiescence moves (fig1-smooth)
+    density: QuiescentDensity   # the same runs' KL against the active density, and Fig. 2f's variance
     example: Example            # d–k: the first seed
     positions: DensityMaps      # h–i
     pcs: DensityMaps            # j–k
@@ -130,7 +155,7 @@ class Fig1(Figure):
         }
 
     def results(self) -> dict:
-        return fig1_results(self.curves, self.ev, self.steps)
+        return fig1_results(self.curves, self.ev, self.steps, self.density)
 
     def summary(self) -> str:
         return summarize(self.results())
@@ -142,9 +167,10 @@ def compute(settings: FigureSettings) -> Fig1:
     (model,) = registry.NOTEBOOKS["fig1_spatial_reactivation"].models
     nets = [net for _, net in settings.seeded(model)]
     curves, ev = training_curves(nets), explained_variance_over_seeds(nets, a)
-    steps = step_lengths_over_seeds(decoded_runs_over_seeds(nets, a))
+    runs = decoded_runs_over_seeds(nets, a)
+    steps, density = step_lengths_over_seeds(runs), quiescent_density_over_seeds(nets, runs, a)
     ex = reactivation_example(nets[0], a)
     positions = density_maps(ex.active, ex.quiescent, A.box_extent(nets[0].task_cfg), a.kde_grid)
     pcs = density_maps(ex.pcs_active, ex.pcs_quiescent, ex.pc_extent, a.kde_grid)
     distance = [A.decoded_distance_from_centre(x).ravel() for x in (ex.active, ex.quiescent)]
-    return Fig1(curves, ev, steps, ex, positions, pcs, distance)
+    return Fig1(curves, ev, steps, density, ex, positions, pcs, distance)

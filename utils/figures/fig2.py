@@ -17,7 +17,8 @@ from .. import registry
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import Figure, FigureSettings, per_seed_and_mean
-from .runs import DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seed_of, seeds_of, summarize
+from .runs import (DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seed_of, seeds_of, summarize,
+                   total_variance_over_seeds)
 
 # label -> SP condition, from the registry. Rows of e are active networks, columns quiescent sources; 𝒰 is the
 # true uniform density over the box and R^σ an untrained network in noisy quiescence (see `kl_over_seeds`).
@@ -67,17 +68,6 @@ def kl_over_seeds(nets: dict[str, list[Network]], analysis: AnalysisConfig,
         active = {r: runs[r][i].active for r in KL_ROWS}
         matrices.append(A.kl_matrix(quiescent, active, analysis.kl_samples, seed))
     return KLMatrices(seeds, np.array(matrices), runs)
-
-
-def total_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
-                              noise: str | float = "scaled") -> dict[int, float]:
-    """Fig. 2f: per network, `n_variance` quiescent trajectories of `variance_steps`, the first half dropped."""
-    out = {}
-    for net in nets:
-        run = A.quiescent_run(net, analysis.n_variance, analysis.variance_steps, noise, seed_of(net),
-                              keep_states=False)
-        out[seed_of(net)] = A.total_variance(run.decoded, burn_in=analysis.variance_steps // 2)
-    return out
 
 
 def spread_of_decoded(runs: list[DecodedRuns], which: str) -> dict[int, dict[str, float]]:

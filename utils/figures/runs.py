@@ -56,6 +56,17 @@ def decoded_runs_over_seeds(nets: list[Network], analysis: AnalysisConfig) -> li
     return [decoded_runs(net, analysis, analysis.quiescent_steps_kl) for net in nets]
 
 
+def total_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
+                              noise: str | float = "scaled") -> dict[int, float]:
+    """Fig. 2f: per network, `n_variance` quiescent trajectories of `variance_steps`, the first half dropped."""
+    out = {}
+    for net in nets:
+        run = A.quiescent_run(net, analysis.n_variance, analysis.variance_steps, noise, seed_of(net),
+                              keep_states=False)
+        out[seed_of(net)] = A.total_variance(run.decoded, burn_in=analysis.variance_steps // 2)
+    return out
+
+
 @dataclass
 class StepLengths:
     """How decoded trajectories move, per seed: `analysis.step_statistics` of active and of quiescent runs."""
