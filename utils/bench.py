@@ -16,7 +16,9 @@ CPU time (`cpu_…`), which leaves out the time slices that other jobs on the ma
 
 Peak memory of a step is measured in a fresh process per network and variant on a CPU (the rise of the peak
 resident set over one step; tracemalloc does not see torch's allocations), with `max_memory_allocated` on
-CUDA. Last, one network of the `laptop` preset is analysed as a figure notebook analyses it.
+CUDA. Then three `laptop` SP RNN seeds are trained a step at a time alone and as one stack (`utils.stacked`),
+beside a tiny network's step that measures per-operation dispatch (`bench_stacking`). Last, one network of the
+`laptop` preset is analysed as a figure notebook analyses it.
 
 `main` sets torch's thread count as `pipeline.grid.train_grid` trains (one per process on a 2-core machine).
 """
@@ -52,7 +54,8 @@ NETWORKS = (("spatial", "noisy_unbiased"), ("head_direction", "noisy_unbiased"),
 # The seed-stacking measurement: laptop SP RNN, 3 seeds (`utils.stacked`).
 STACKING = ("spatial", "noisy_unbiased", "laptop", 3)
 
-# Speed targets of this bundle (2-core CPU, paper sizes): (what, (task, condition) or None, key, "min"/"max", bound).
+# Speed targets of this bundle (2-core CPU, paper sizes): (what, where, key, "min"/"max", bound); where is a
+# (task, condition) of NETWORKS, None for the analysis or STACKING for the seed-stacking row.
 SP_RNN, HD_RNN, SP_GRU = NETWORKS
 TARGETS = (
     ("SP RNN step: speed-up over the baseline", SP_RNN, "speedup", "min", 3.5),
