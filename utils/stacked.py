@@ -3,8 +3,9 @@
 The k seeds of one condition differ only in their seed, so they can train as one network with a leading seed
 axis: weights stacked to (k, …), batched matmuls (`models.affine` → `baddbmm`) and one Adam over the stack,
 while each seed keeps its own batches and noise generator. On a CPU a stacked step gives each seed its single
-step's numbers to the last bit or two (`tests/test_bench.py`), so stacking would change nothing but speed. It saves only per-operation dispatch (one kernel call for k seeds): the FLOPs, the elementwise work and
-the data generation are the same. On the 2-core CPU at laptop sizes the step is compute-bound and the stack
+step's numbers to the last bit or two (`tests/test_bench.py`), so stacking would change nothing but speed.
+It saves only per-operation dispatch (one kernel call for k seeds): the FLOPs, the elementwise work and the
+data generation are the same. On the 2-core CPU at laptop sizes the step is compute-bound and the stack
 measured about as fast as its k single steps (docs/performance.md), so training does not use it. It is kept
 so that a machine where dispatch dominates (a GPU) shows with one command whether it pays there.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
-from .models import Network, draw_noise, rnn_step
+from .models import Network, affine, draw_noise, rnn_step
 from .tasks import Batch
 from .training import ReadoutMSE
 
@@ -38,11 +39,11 @@ def stacked_hidden_states(params: dict[str, torch.Tensor], model: ModelConfig, i
     states (k, B, T, N)."""
     if model.cell != "rnn":
         raise ValueError("the stacked step is written for the vanilla RNN only")
-    w_in = params["w_in.weight"].transpose(1, 2)
+    w_in = params["w_in.weight"]
     bias = params["bias"].unsqueeze(1) if "bias" in params else None
     h, states = h0, []
-    for x, xi in zip(inputs.unbind(0), noise.unbind(0)):
-        drive = torch.bmm(x, w_in) if bias is None else torch.baddbmm(bias, x, w_in)
+    for x, xi in zip(inputs.unbind(0), noise.unbind(0)):  # W_in Δs (+ b), as `Network.input_drive`
+        drive = torch.bmm(x, w_in.transpose(1, 2)) if bias is None else affine(bias, x, w_in)
         h = rnn_step(h, drive, xi, params["w_rec.weight"], model.dt_over_tau)
         states.append(h)
     return torch.stack(states, dim=2)
