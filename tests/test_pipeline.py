@@ -1,6 +1,7 @@
 """The pipeline package: its modules import alone (no import cycle, no private names borrowed), and a model job
 is named, resolved and selected as the notebooks need it."""
 import ast
+import json
 import math
 import pkgutil
 import subprocess
@@ -88,3 +89,22 @@ def test_required_models_follow_the_registry_once_each_with_each_notebooks_seeds
                        {m.key for m in row.models}) for key in keys}
     assert per_model == {key: list(range(n)) for key, n in wanted.items()}
     assert {j.seed for j in required_models(names, "laptop", seeds=(2,))} == {2}   # a partial run: every notebook
+
+
+def test_threads_per_process_default_to_a_share_of_the_cores_and_reject_nonsense(monkeypatch):
+    from utils.pipeline.grid import default_threads
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert (default_threads(1), default_threads(2), default_threads(8), default_threads(2, threads=3)) == (4, 2, 1, 3)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(C.ConfigError, match="--threads"):
+            default_threads(1, bad)
+
+
+def test_a_training_process_uses_the_threads_it_is_given(tmp_path, monkeypatch):
+    """Two grids side by side (two model variants) each take every core unless told otherwise; `threads` is what
+    the worker process trains with, and its timing.json says so."""
+    from utils.pipeline.grid import train_grid
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # the default would then be 2 threads for one process
+    assert train_grid("smoke", str(tmp_path), only="fig1", jobs=1, threads=1, seeds=(0,)) == 0
+    timings = [json.loads(p.read_text()) for p in tmp_path.rglob("timing.json")]
+    assert timings and all(t["threads"] == 1 for t in timings)

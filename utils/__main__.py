@@ -66,6 +66,9 @@ def build_parser() -> Parser:
         p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (e.g. fig1,figC)")
         slurm.add_arguments(p)
         p.add_argument("--jobs", type=positive_int, default=None, help="parallel training processes (default: auto)")
+        p.add_argument("--threads", type=positive_int, default=None,
+                       help="torch threads per process (default: the cores shared among --jobs; 1 when two "
+                            "grids run side by side)")
         p.add_argument("--device", default="cpu")
         _seeds(p)
         _common(p)
@@ -132,7 +135,8 @@ def _dispatch(args) -> int:
             resolve_device(args.device)  # here, not in a worker process after the pool has started
         run = train_grid if args.command == "train-grid" else regenerate
         return run(preset=args.preset, outputs_dir=args.outputs, only=args.only, jobs=args.jobs,
-                   device=args.device, overrides=overrides, seeds=C.parse_seeds(args.seeds), **launch)
+                   device=args.device, overrides=overrides, seeds=C.parse_seeds(args.seeds), threads=args.threads,
+                   **launch)
     if args.command == "report":
         from . import report
         C.get_preset(args.preset)

@@ -228,8 +228,9 @@ def train(cfg: C.RunConfig, run_dir: Path | str, device: str | torch.device = "c
         atomic_save(net.state_dict(), run_dir / "model.pt")
         atomic_save(optimizer.state_dict(), run_dir / "optimizer.pt")  # to continue training, or compare
         atomic_save(metrics, run_dir / "metrics.json")
-        atomic_save({"device": str(device), "batches_this_run": end - start, "seconds_this_run": elapsed,
-                     "ms_per_batch": 1000 * elapsed / max(end - start, 1)}, run_dir / "timing.json")
+        atomic_save({"device": str(device), "threads": torch.get_num_threads(), "batches_this_run": end - start,
+                     "seconds_this_run": elapsed, "ms_per_batch": 1000 * elapsed / max(end - start, 1)},
+                    run_dir / "timing.json")
         # Last: the run is finished once this exists. A process killed before it resumes from the checkpoint.
         atomic_save({name: sha256_file(run_dir / name) for name in CHECKSUMMED}, run_dir / "checksum.json")
         ckpt_path.unlink(missing_ok=True)

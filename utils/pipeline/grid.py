@@ -25,6 +25,14 @@ def training_cost(cfg: C.RunConfig) -> float:
     return cfg.train.batches * cfg.train.batch_size * cfg.task.steps * per_step
 
 
+def default_threads(jobs: int, threads: int | None = None) -> int:
+    """Torch threads per process: `threads`, or the cores shared among `jobs` processes. Pass `threads=1` when
+    two grids (two model variants) train side by side: each would otherwise take all the cores."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise C.ConfigError(f"--threads must be a positive integer, got {threads!r}")
+    return threads or max(1, (os.cpu_count() or 1) // jobs)
+
+
 def default_jobs(device: str) -> int:
     # Measured on 2 cores: two single-threaded processes beat one two-threaded process on these small
     # matrices (docs/performance.md). On a GPU one process owns the device.
@@ -52,13 +60,14 @@ def missing_jobs(notebooks: list[str], ws: Workspace, seeds: tuple[int, ...] | N
     return todo
 
 
-def train_local(todo: list[ModelJob], ws: Workspace, jobs: int) -> int:
-    """Train `todo` in `jobs` processes, the longest first; 0 when all are trained (a worker's error is raised)."""
+def train_local(todo: list[ModelJob], ws: Workspace, jobs: int, threads: int | None = None) -> int:
+    """Train `todo` in `jobs` processes of `threads` torch threads each (default: the cores shared among them),
+    the longest first; 0 when all are trained (a worker's error is raised)."""
     todo = sorted(todo, key=lambda job: training_cost(job.config(ws)), reverse=True)  # stable: ties keep order
     print(f"[train] {len(todo)} model(s) to train at preset {ws.preset!r} with {jobs} process(es)", flush=True)
     if not todo:
         return 0
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = default_threads(jobs, threads)
     t0 = time.perf_counter()
     # glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
     # memory in the process makes a CPU training step 6–18 % faster (utils/bench.py, docs/performance.md).
@@ -76,19 +85,21 @@ def train_local(todo: list[ModelJob], ws: Workspace, jobs: int) -> int:
 
 def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
                jobs: int | None = None, device: str = "cpu", overrides: dict[str, Any] | None = None,
-               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None) -> int:
+               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None,
+               threads: int | None = None) -> int:
     """Train the models the notebooks need that are not in the cache: in local processes, or with
     `launcher="slurm"` one Slurm job each (`slurm`: a `slurm.SlurmOptions`). 0 when all are trained."""
     C.check_choice("launcher", launcher, LAUNCHERS)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
+    default_threads(1, threads)  # checked before anything trains
     ws = Workspace.of(preset, outputs_dir, device, overrides)
     todo = missing_jobs(select_notebooks(only), ws, seeds)
     if launcher == "slurm":
         from . import slurm as S  # here, not at the top: slurm imports this module for `train_job`
         return S.train_grid(todo, ws, slurm or S.SlurmOptions())
-    return train_local(todo, ws, jobs or default_jobs(device))
+    return train_local(todo, ws, jobs or default_jobs(device), threads)
 
 
-__all__ = ["LAUNCHERS", "training_cost", "default_jobs", "train_job", "missing_jobs",
+__all__ = ["LAUNCHERS", "training_cost", "default_threads", "default_jobs", "train_job", "missing_jobs",
            "train_local", "train_grid"]

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from .. import config as C
 from .. import registry
 from ..files import atomic_write_text
-from .grid import default_jobs, train_grid
+from .grid import default_jobs, default_threads, train_grid
 from .site import export_html, write_index
 from .workspace import Workspace, select_notebooks
 
@@ -73,8 +73,10 @@ def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: 
 
 def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
                jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
-               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None) -> int:
-    """Train the missing models, execute the notebooks, then write the report and index page.
+               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None,
+               threads: int | None = None) -> int:
+    """Train the missing models, execute the notebooks, then write the report and index page. `threads`: torch
+    threads per training process and notebook kernel (default: the cores shared among `jobs`).
 
     `overrides` may only select a model variant (`config.VARIANTS`, e.g. `recurrent_bias=false` for the paper as
     written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache.
@@ -87,14 +89,14 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     notebooks = select_notebooks(only)
     t_start = time.perf_counter()
     if train_grid(preset, outputs_dir, only, jobs, device, ws.override_dict(), launcher=launcher, slurm=slurm,
-                  seeds=seeds) != 0:
+                  seeds=seeds, threads=threads) != 0:
         return 1  # a model is missing (its Slurm job failed): no notebook runs
     out_dir = Path(outputs_dir) / result_set / "notebooks"
     jobs = jobs or default_jobs(device)
     # The notebooks are independent: `jobs` kernels at once, each with its share of the cores (a kernel's
     # torch reads OMP_NUM_THREADS when it starts). The slowest first, so that none is left running alone.
     order = sorted(notebooks, key=lambda n: registry.NOTEBOOKS[n].cost, reverse=True)
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = default_threads(jobs, threads)
     partial = {} if seeds is None else {"seeds": list(seeds), "partial": True}
 
     def run_one(name: str) -> float:
