@@ -11,7 +11,7 @@ from utils.pipeline.notebooks import regenerate
 from utils.pipeline.workspace import Workspace, required_models
 from utils.figures import ext_constant_drive as D
 from utils.figures.base import FigureSettings
-from utils.models import build_network, draw_noise
+from utils.models import build_network, draw_noise, noise_moments
 from utils.training import get_model, run_dir_for
 
 
@@ -53,6 +53,13 @@ def test_noise_kinds_have_their_moments(kind, mean, sd):
     x = draw_noise((200_000,), 0.5, kind, torch.Generator().manual_seed(0), "cpu")
     assert x.mean().item() == pytest.approx(mean, abs=3e-3) and x.std().item() == pytest.approx(sd, rel=1e-2)
     assert (x.min().item() >= 0) == (kind == "uniform")
+    assert noise_moments(0.5, kind) == pytest.approx((mean, sd ** 2))  # what the analyses take the drive to be
+
+
+def test_every_noise_kind_has_moments_and_an_unknown_one_is_refused():
+    assert all(len(noise_moments(0.1, kind)) == 2 for kind in C.NOISE_KINDS)
+    with pytest.raises(ValueError, match="laplace"):
+        noise_moments(0.1, "laplace")
 
 
 def test_zero_input_update_is_homogeneous_exactly_without_bias_and_zero_mean_noise():

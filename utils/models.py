@@ -64,7 +64,11 @@ def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, 
 def noise_moments(std: float, kind: str) -> tuple[float, float]:
     """(mean, variance) of one sample of `draw_noise`: N(0, std²), or U[0, 1) · std and the Gaussian with its
     moments (mean std/2, variance std²/12). A non-zero mean is a constant drive on every unit."""
-    return (0.0, std ** 2) if kind == "gaussian" else (std / 2, std ** 2 / 12)
+    if kind == "gaussian":
+        return 0.0, std ** 2
+    if kind in ("uniform", "gaussian_uniform_moments"):
+        return std / 2, std ** 2 / 12
+    raise ValueError(f"unknown noise kind {kind!r}")  # a new kind in draw_noise needs its moments here too
 
 
 class Network(nn.Module):
