@@ -137,6 +137,17 @@ def test_quiescent_drift_is_one_noiseless_zero_input_step():
     assert np.allclose(score.quiescent_drift(net, h.numpy()), (step - h).numpy(), atol=1e-6)
 
 
+def test_score_alignment_reuses_an_active_run_it_is_given_and_refuses_one_of_another_size():
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "smoke")
+    from utils.models import build_network
+    net = build_network(cfg.task, cfg.model, 0).eval()
+    own = score.score_alignment(net, 6, 10, seed=2, n_eval=20, ks=(2,))
+    given = score.score_alignment(net, 6, 10, seed=2, n_eval=20, ks=(2,), active=A.active_run(net, 6, 10, 2))
+    assert np.array_equal(own.cosine, given.cosine) and np.array_equal(own.drift, given.drift)
+    with pytest.raises(ValueError, match="active run of shape"):
+        score.score_alignment(net, 6, 10, seed=2, active=A.active_run(net, 6, 12, 2))
+
+
 # --- registration ---------------------------------------------------------------------------------------------
 
 def test_required_models_carry_overrides_and_seed_caps():

@@ -92,8 +92,8 @@ class ScoreAlignment:
 
 
 def score_alignment(net: Network, n_trajectories: int, steps: int, seed: int, k: int = SCORE_PCS,
-                    n_eval: int = SCORE_EVAL, ks=SCORE_KS) -> ScoreAlignment:
-    """Drift against score for one network.
+                    n_eval: int = SCORE_EVAL, ks=SCORE_KS, active: A.ActiveRun | None = None) -> ScoreAlignment:
+    """Drift against score for one network (`active`: that same active run, if the caller already has it).
 
     An active run of `n_trajectories` × `steps` (trained noise, seed `seed`); its first half of trajectories
     fits the PCA and the KDE, its second half gives `n_eval` held-out states (drawn at random, seeded), so no
@@ -114,7 +114,9 @@ def score_alignment(net: Network, n_trajectories: int, steps: int, seed: int, k:
     SP's Δt/τ = 0.2, 0.67 for HD's 0.5), trained or not. The theory's denoiser has σ²Δt, on the distribution
     the task shapes; the untrained network shows what equilibrium (and relaxation from the start) alone gives.
     """
-    run = A.active_run(net, n_trajectories, steps, seed)
+    run = A.active_run(net, n_trajectories, steps, seed) if active is None else active
+    if run.hidden.shape[:2] != (n_trajectories, steps):
+        raise ValueError(f"active run of shape {run.hidden.shape[:2]}, not ({n_trajectories}, {steps})")
     half = n_trajectories // 2
     if half < 1 or n_trajectories - half < 1:
         raise ValueError("score_alignment needs at least 2 trajectories")

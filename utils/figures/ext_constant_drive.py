@@ -109,7 +109,7 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
         kl_uniform = A.kl_divergence(A.UniformBox(net.task_cfg.box_size), active_density, analysis.kl_samples, seed)
         long = A.quiescent_run(net, analysis.n_variance, analysis.variance_steps, "scaled", seed, keep_states=False)
         variance = A.total_variance(long.decoded, burn_in=analysis.variance_steps // 2)
-    cosine = float(np.median(score_alignment(net, analysis.n_kde, analysis.active_steps, seed).cosine))
+    cosine = float(np.median(score_alignment(net, analysis.n_kde, analysis.active_steps, seed, active=act).cosine))
     return ModelRun(
         decode_error=float(net.metrics["test_decode_error"][-1]),
         steps_active=A.step_statistics(act.decoded, circular, jump),
