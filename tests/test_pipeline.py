@@ -98,6 +98,9 @@ def test_threads_per_process_default_to_a_share_of_the_cores_and_reject_nonsense
     for bad in (0, -1, 1.5, True):
         with pytest.raises(C.ConfigError, match="--threads"):
             default_threads(1, bad)
+    from utils.pipeline.grid import train_grid
+    with pytest.raises(C.ConfigError, match="--slurm-cpus"):  # not silently ignored by the Slurm launcher
+        train_grid("smoke", "unused", launcher="slurm", threads=1)
 
 
 def test_a_training_process_uses_the_threads_it_is_given(tmp_path, monkeypatch):

@@ -93,6 +93,8 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
     default_threads(1, threads)  # checked before anything trains
+    if launcher == "slurm" and threads is not None:
+        raise C.ConfigError("--threads is for local runs; a Slurm job's threads are its --slurm-cpus")
     ws = Workspace.of(preset, outputs_dir, device, overrides)
     todo = missing_jobs(select_notebooks(only), ws, seeds)
     if launcher == "slurm":
