@@ -25,11 +25,16 @@ def training_cost(cfg: C.RunConfig) -> float:
     return cfg.train.batches * cfg.train.batch_size * cfg.task.steps * per_step
 
 
+def check_count(option: str, value: int | None) -> None:
+    """`--jobs` and `--threads`: None (automatic) or a positive integer."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise C.ConfigError(f"--{option} must be a positive integer, got {value!r}")
+
+
 def default_threads(jobs: int, threads: int | None = None) -> int:
     """Torch threads per process: `threads`, or the cores shared among `jobs` processes. Pass `threads=1` when
     two grids (two model variants) train side by side: each would otherwise take all the cores."""
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise C.ConfigError(f"--threads must be a positive integer, got {threads!r}")
+    check_count("threads", threads)
     return threads or max(1, (os.cpu_count() or 1) // jobs)
 
 
@@ -90,9 +95,8 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     """Train the models the notebooks need that are not in the cache: in local processes, or with
     `launcher="slurm"` one Slurm job each (`slurm`: a `slurm.SlurmOptions`). 0 when all are trained."""
     C.check_choice("launcher", launcher, LAUNCHERS)
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise C.ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
-    default_threads(1, threads)  # checked before anything trains
+    check_count("jobs", jobs)
+    check_count("threads", threads)
     if launcher == "slurm" and threads is not None:
         raise C.ConfigError("--threads is for local runs; a Slurm job's threads are its --slurm-cpus")
     ws = Workspace.of(preset, outputs_dir, device, overrides)
@@ -103,5 +107,5 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     return train_local(todo, ws, jobs or default_jobs(device), threads)
 
 
-__all__ = ["LAUNCHERS", "training_cost", "default_threads", "default_jobs", "train_job", "missing_jobs",
+__all__ = ["LAUNCHERS", "training_cost", "check_count", "default_threads", "default_jobs", "train_job", "missing_jobs",
            "train_local", "train_grid"]
