@@ -78,6 +78,7 @@ class QuiescentRun:
     outputs: np.ndarray | None        # (B, T, n_cells), None when not kept
     noise_std: float                  # the per-step noise std used
     h0: torch.Tensor                  # (B, N) initial recurrent states
+    hidden_norm: np.ndarray | None = None  # (B, T) ‖h‖ at each step, with `keep_norms` (cheap beside `hidden`)
 
 
 def _device(net: Network) -> torch.device:
@@ -117,12 +118,12 @@ def active_run(net: Network, n: int, steps: int | None = None, seed: int = 0) ->
 
 @torch.no_grad()
 def quiescent_run(net: Network, n: int, steps: int, noise: str | float = "scaled", seed: int = 0,
-                  h0: torch.Tensor | None = None, keep_states: bool = True) -> QuiescentRun:
+                  h0: torch.Tensor | None = None, keep_states: bool = True, keep_norms: bool = False) -> QuiescentRun:
     """Zero input for `steps` steps with quiescent noise `noise` (see `quiescent_noise_std`).
 
     Starts from `h0`, by default the initial states of the active test batch of the same `seed` and `n`. It is
     simulated in chunks of `QUIESCENT_CHUNK` steps; `keep_states=False` keeps only the decoded outputs, so long
-    runs (500 × 2000 steps for the total variance) fit in memory.
+    runs (500 × 2000 steps for the total variance) fit in memory; `keep_norms` adds ‖h‖ of every step.
     """
     std = quiescent_noise_std(net, noise)
     if steps < 1 or (h0 is not None and h0.shape[0] != n):
@@ -131,17 +132,19 @@ def quiescent_run(net: Network, n: int, steps: int, noise: str | float = "scaled
     h = initial_hidden(net, n, seed) if h0 is None else h0.to(_device(net))
     start = h
     gen = torch.Generator(device=_device(net)).manual_seed(seed + QUIESCENT_NOISE_STREAM)
-    decoded, hidden, outputs = [], [], []
+    decoded, hidden, outputs, norms = [], [], [], []
     for t0 in range(0, steps, QUIESCENT_CHUNK):
         states, out = net.quiescent(h, min(QUIESCENT_CHUNK, steps - t0), std, gen)
         h = states[:, -1]
         decoded.append(_numpy(net.decode(out)))
+        if keep_norms:
+            norms.append(_numpy(states.norm(dim=-1)))
         if keep_states:
             hidden.append(_numpy(states))
             outputs.append(_numpy(out))
     cat = (lambda xs: np.concatenate(xs, axis=1)) if keep_states else (lambda xs: None)
     return QuiescentRun(decoded=np.concatenate(decoded, axis=1), hidden=cat(hidden), outputs=cat(outputs),
-                        noise_std=std, h0=start)
+                        noise_std=std, h0=start, hidden_norm=np.concatenate(norms, axis=1) if keep_norms else None)
 
 
 def noisy_level(net: Network) -> float:

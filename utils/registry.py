@@ -86,6 +86,19 @@ _TRAINING_NOISE = (
     Model.of(SP, "noisy_unbiased", "uniform", noise_kind="uniform", recurrent_bias=False),
 )
 
+# ext_conditions: the map of conditions (SP noisy unbiased). Every row sets the bias and noise kind, so the map is
+# the same networks under every model variant; rows that other notebooks train share their cache entries.
+_CONDITIONS = (
+    Model.of(SP, "noisy_unbiased", "default", recurrent_bias=True, noise_kind="gaussian"),
+    Model.of(SP, "noisy_unbiased", "as written", recurrent_bias=False, noise_kind="gaussian"),
+    Model.of(SP, "noisy_unbiased", "as released", recurrent_bias=False, noise_kind="uniform"),
+    Model.of(SP, "noisy_unbiased", "σ²Δt 1e-5", recurrent_bias=True, noise_kind="gaussian", noise_std=math.sqrt(1e-5)),
+    Model.of(SP, "noisy_unbiased", "σ²Δt 3e-4", recurrent_bias=True, noise_kind="gaussian", noise_std=math.sqrt(3e-4)),
+    Model.of(SP, "noisy_unbiased", "σ²Δt 1e-3", recurrent_bias=True, noise_kind="gaussian", noise_std=math.sqrt(1e-3)),
+    Model.of(SP, "noisy_unbiased", "300-step trials", recurrent_bias=True, noise_kind="gaussian", steps=300),
+    Model.of(SP, "noisy_unbiased", "256 units", recurrent_bias=True, noise_kind="gaussian", n_rec=256),
+)
+
 _ROWS = (
     Notebook("fig1_spatial_reactivation", (Model.of(SP, "noisy_unbiased", "U^σ"),), cost=15),
     Notebook("fig2_biased_and_kl", _SP_FOUR, cost=52),
@@ -110,6 +123,7 @@ _ROWS = (
     Notebook("ext_constant_drive", tuple(Model.of(task, "noisy_unbiased", f"{label}", **spec)
                                          for task in C.TASKS for label, spec in C.CONSTANT_DRIVE_MODELS.items()),
              cost=40, seeds=2),
+    Notebook("ext_conditions", _CONDITIONS + (Model.of(HD, "noisy_unbiased", "HD U^σ"),), cost=120, seeds=2),
     Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), cost=8, seeds=1),
 )
 NOTEBOOKS: dict[str, Notebook] = {row.name: row for row in _ROWS}

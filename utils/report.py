@@ -9,8 +9,10 @@ report (a bug, or results it cannot read), never missing, and makes `main` exit 
 """
 from __future__ import annotations
 
+import copy
 import html
 import json
+import math
 import re
 import string
 import warnings
@@ -23,6 +25,7 @@ import yaml
 
 from . import config as C
 from .figures.base import read_results
+from .figures.ext_conditions import Sufficiency
 from .files import atomic_write_text
 
 CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
@@ -309,6 +312,85 @@ def check_ext_constant_drive(r: dict, p: Params) -> Verdict:
     return Verdict(ok, "; ".join(parts), per_seed)
 
 
+def _conditions_seeds(r: dict, label: str) -> dict[str, dict]:
+    return r["conditions"][label]
+
+
+def check_ext_steady_state(r: dict, p: Params) -> Verdict:
+    rows = _conditions_seeds(r, "default")
+    ok = {s: v["kl_stationary"] <= v["kl_uniform"] + p["kl_margin"] for s, v in rows.items()}
+    mean = lambda key: float(np.mean([v[key] for v in rows.values()]))  # noqa: E731
+    settled = [v["settled_at"] for v in rows.values()]
+    hd = r.get("hd", {})
+    hd_text = ("; HD (Fig. 3's network): stationary " + ", ".join(_fmt(v["kl_stationary"]) for v in hd.values())
+               + " vs 𝒰 " + ", ".join(_fmt(v["kl_uniform"]) for v in hd.values())) if hd else ""
+    return Verdict(all(ok.values()),
+                   f"stationary {_fmt(mean('kl_stationary'))} vs 𝒰 {_fmt(mean('kl_uniform'))}; windows: first "
+                   f"{_fmt(mean('kl_first_window'))}, last {_fmt(mean('kl_last_window'))} "
+                   f"({'settled' if all(x is not None for x in settled) else 'not settled'} within "
+                   f"{next(iter(rows.values()))['window'] * len(next(iter(rows.values()))['kl_windows'])} steps)"
+                   + hd_text,
+                   {s: f"stationary {_fmt(v['kl_stationary'])} vs 𝒰 {_fmt(v['kl_uniform'])}, windows "
+                       f"{_fmt(v['kl_first_window'])} → {_fmt(v['kl_last_window'])}, MSM lag {v['msm']['lag']}, "
+                       f"CK error {_fmt(v['msm']['ck_error'])}" for s, v in rows.items()})
+
+
+def check_ext_attractors(r: dict, p: Params) -> Verdict:
+    rows = _conditions_seeds(r, "default")
+    occ = {s: v["attractor_occupancy"] for s, v in rows.items()}
+    ok = {s: o["late"] >= o["active"] + p["min_occupancy_gain"] for s, o in occ.items()}
+    mean = lambda key: float(np.mean([o[key] for o in occ.values()]))  # noqa: E731
+    count = float(np.mean([v["attractors"]["count"] for v in rows.values()]))
+    return Verdict(all(ok.values()),
+                   f"{count:.3g} attractors; share near one: active {_fmt(mean('active'))}, early quiescence "
+                   f"{_fmt(mean('early'))}, late {_fmt(mean('late'))} (uniform box {_fmt(mean('uniform'))})",
+                   {s: f"{v['attractors']['count']} attractors, {_fmt(occ[s]['active'])} → {_fmt(occ[s]['early'])} → "
+                       f"{_fmt(occ[s]['late'])}" for s, v in rows.items()})
+
+
+def _criteria_met(rule: Sufficiency, rows: dict[str, dict]) -> list[str]:
+    """The criteria of `rule` a condition meets on every seed."""
+    return [name for name in ("trained", "smooth", "stationary")
+            if all(getattr(rule, name)(v) for v in rows.values())]
+
+
+def check_ext_conditions(r: dict, p: Params) -> Verdict:
+    rule = Sufficiency(**p)
+    met = {label: _criteria_met(rule, rows) for label, rows in r["conditions"].items()}
+    passing = [label for label, m in met.items() if len(m) == 3]
+    if passing:
+        return Verdict(True, "all three on every seed: " + ", ".join(passing))
+
+    def excess(label):  # how far the stationary KL is above the bound, mean over seeds
+        return float(np.mean([v["kl_stationary"] - v["kl_uniform"] - rule.kl_margin
+                              for v in r["conditions"][label].values()]))
+    closest = sorted(met, key=lambda k: (-len(met[k]), excess(k)))[0]
+    missed = [c for c in ("trained", "smooth", "stationary") if c not in met[closest]]
+    return Verdict(False, f"none; closest: {closest} (meets {', '.join(met[closest]) or 'nothing'}; misses "
+                          f"{', '.join(missed)}: stationary KL {_fmt(excess(closest) + rule.kl_margin)} above 𝒰)",
+                   {label: ", ".join(m) or "none" for label, m in met.items()})
+
+
+# The uniform baseline as the released code evaluates it (inferred): a per-axis density 1/L instead of the
+# joint 1/L², so every KL from 𝒰 gains log L (L = 2.2 m: 0.79 nats).
+RELEASED_UNIFORM_OFFSET = math.log(C.TaskConfig().box_size)
+
+
+def released_uniform(r: dict) -> dict:
+    """A copy of Fig. 2's or C.1/C.2's results with every entry whose quiescent side is 𝒰 raised by
+    `RELEASED_UNIFORM_OFFSET`: the same checks then give the verdicts under the released code's baseline."""
+    r = copy.deepcopy(r)
+    if "kl_matrix" in r:
+        j = r["kl_cols"].index("𝒰")
+        for m in r["kl_matrix"]["per_seed"].values():
+            for row in m:
+                row[j] += RELEASED_UNIFORM_OFFSET
+    else:
+        for key in ("uniform_vs_unbiased", "uniform_vs_biased"):
+            r["kl"][key]["per_seed"] = {s: v + RELEASED_UNIFORM_OFFSET for s, v in r["kl"][key]["per_seed"].items()}
+    return r
+
+
 # claim id (claims.yaml) -> its check; a test keeps the two in step.
 CHECKS: dict[str, Check] = {
     "fig1-trained": check_fig1_trained,
@@ -335,6 +417,12 @@ CHECKS: dict[str, Check] = {
     "ext-hd-rows": check_ext_hd_rows,
     "ext-training-noise": check_ext_training_noise,
     "ext-constant-drive": check_ext_constant_drive,
+    "ext-steady-state": check_ext_steady_state,
+    "ext-attractors": check_ext_attractors,
+    "ext-conditions": check_ext_conditions,
+    "fig2-unbiased-released-baseline": lambda r, p: check_fig2_unbiased(released_uniform(r), p),
+    "figC1-same-noise-released-baseline": lambda r, p: check_matching(released_uniform(r), p),
+    "figC2-gru-released-baseline": lambda r, p: check_matching(released_uniform(r), p),
 }
 
 
@@ -410,7 +498,8 @@ def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs", claims: li
 # The groups of claims.yaml: the paper's own claims, numbers reported beside the paper's axes without a verdict
 # (`group: reported`), and our tests of its theory (`group: theory`).
 GROUPS = {"paper": "Claims of the paper", "reported": "Reported beside the paper's figures (no verdict)",
-          "theory": "Beyond the paper: predictions of the theory"}
+          "theory": "Beyond the paper: predictions of the theory",
+          "inferred": "The paper's comparisons under the released code's uniform baseline (inferred; never counted)"}
 
 
 def group_of(row: dict) -> str:
