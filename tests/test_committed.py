@@ -1,5 +1,6 @@
 """The committed rendered results read anywhere: executed notebooks name no path of the machine that ran them."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,51 @@ def test_an_executed_notebook_carries_relative_paths_only(path):
     assert papermill["output_path"] == f"notebooks/{path.name}"
     assert not Path(papermill["parameters"]["outputs_dir"]).is_absolute()
     assert path.with_suffix(".html").exists(), "every executed notebook has its HTML export beside it"
+
+
+# --- the README's answer: every measured number is the committed report's ------------------------------------
+
+README = ROOT / "README.md"
+SOURCE = re.compile(r"<!--\s*from:(.*?)-->")
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")
+
+
+def _answer() -> tuple[int, list[str]]:
+    """The line number of "## Does it reproduce?" and the lines of that section."""
+    lines = README.read_text().splitlines()
+    start = lines.index("## Does it reproduce?")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return start, lines[start + 1:end]
+
+
+def test_the_readme_opens_with_its_answer():
+    start, body = _answer()
+    assert start < 40
+    assert sum(line.startswith("- **") for line in body) >= 8   # one line per claim family
+
+
+def test_every_number_of_the_readme_answer_is_in_the_report_it_cites():
+    """A number in a code span (`0.254`) on a line of the answer is a measured value: the line names its sources
+    (`<!-- from: laptop:fig2-unbiased laptop-as-written:fig1-smooth -->`), and the number must be one of
+    theirs in `outputs/<set>/report.json` (the claim's measured value or a seed's), as the report prints it."""
+    _, body = _answer()
+    reports: dict[str, dict] = {}
+    checked = 0
+    for line in body:
+        cited = re.findall(r"`([^`]*)`", SOURCE.sub("", line))
+        numbers = [n for span in cited for n in NUMBER.findall(span)]
+        if not numbers:
+            continue
+        tag = SOURCE.search(line)
+        assert tag, f"measured numbers without a source: {line[:80]}"
+        known: set[str] = set()
+        for source in tag.group(1).split():
+            result_set, claim = source.split(":")
+            report = reports.setdefault(result_set,
+                                        json.loads((ROOT / "outputs" / result_set / "report.json").read_text()))
+            (row,) = [r for r in report["claims"] if r["id"] == claim]
+            known |= set(NUMBER.findall(" ".join([row["value"], *row["per_seed"].values()])))
+        missing = [n for n in numbers if n not in known]
+        assert not missing, f"{missing} are not in {tag.group(1).strip()}: {line[:80]}"
+        checked += len(numbers)
+    assert checked >= 10

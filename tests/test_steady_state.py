@@ -194,3 +194,16 @@ def test_the_released_baseline_raises_only_the_uniform_entries_by_log_2_2():
     assert report.CHECKS["fig2-unbiased-released-baseline"](fig2, params).passed
     rows = [{"id": "x", "group": "inferred", "verdict": "passed"}, {"id": "y", "verdict": "failed"}]
     assert report.summary_line(rows) == "0 passed, 1 failed"             # never counted
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_the_zero_input_map_is_the_network_s_own_noiseless_quiescent_step(cell):
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "smoke", {"cell": cell})
+    net = build_network(cfg.task, cfg.model, 0).eval()
+    with torch.no_grad():
+        net.bias.normal_(0, 0.3, generator=torch.Generator().manual_seed(1))
+    h = torch.randn(5, cfg.model.n_rec, generator=torch.Generator().manual_seed(2))
+    states, _ = net.quiescent(h, 1, 0.0)
+    assert torch.allclose(AT.zero_input_map(net)(h), states[:, 0], atol=1e-6)
+    att = AT.find_attractors(net, h, h, settle_steps=50, iterations=50, slow_speed=1.0)  # runs for both cells
+    assert att.search_starts == 10 and len(att.radius) == len(att.basin) >= 1

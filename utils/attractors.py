@@ -16,19 +16,21 @@ import torch
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from .analysis import wrap
-from .models import Network, noise_moments
+from .models import Network, gru_step, noise_moments, rnn_step
 
 
 def zero_input_map(net: Network, quiescent_std: float = 0.0):
-    """F: h (K, N) -> the next state of noiseless quiescence, differentiable. The noise's mean (a constant drive
-    for `noise_kind="uniform"`) stays in; its fluctuations go."""
+    """F: h (K, N) -> the next state of noiseless quiescence, differentiable: the network's own step function with
+    zero input (W_in · 0, plus the bias where there is one). The noise's mean (a constant drive for
+    `noise_kind="uniform"`) stays in; its fluctuations go."""
     mean, _ = noise_moments(quiescent_std, net.cfg.noise_kind)
-    zeros = torch.zeros(1, 1, net.w_in.in_features)
-
-    def step(h: torch.Tensor) -> torch.Tensor:
-        noise = torch.full((h.shape[0], 1, h.shape[1]), mean, dtype=h.dtype)
-        return net.hidden_states(zeros.expand(h.shape[0], 1, -1), h, noise=noise)[:, 0]
-    return step
+    drive = net.input_drive(torch.zeros(1, net.w_in.in_features)).detach()
+    noise = torch.full((1, net.cfg.n_rec), mean)
+    w_rec = net.w_rec.weight.detach()
+    if net.cfg.cell == "rnn":
+        return lambda h: rnn_step(h, drive, noise, w_rec, net.alpha)
+    w_r = net.w_r.weight.detach()
+    return lambda h: gru_step(h, drive, noise, w_rec, w_r, net.alpha)
 
 
 def settle(net: Network, h0: torch.Tensor, steps: int, quiescent_std: float = 0.0) -> torch.Tensor:

@@ -41,9 +41,21 @@ from .base import Figure, FigureSettings
 ALPHAS = (1.0, math.sqrt(2), 2.0, 3.0)        # quiescent noise std / trained std; √2 is every row's base run
 ALPHA_NETWORKS = ("default", "as written")     # the rows whose networks are also run at every α
 NEAR = {"spatial": 0.2, "head_direction": math.pi / 20}  # attractor neighbourhood: 0.2 m; 9° (half a sector)
-SEARCH_SAMPLES = 300     # active states (beside the settled starts) the fixed-point search starts from
-SEARCH_ITERATIONS = 1500  # Adam steps of the speed minimisation
-SETTLE_STEPS = 2000      # noiseless zero-input steps from the active starts: the first cut at the attractors
+
+
+@dataclass(frozen=True)
+class Search:
+    """Sizes of the attractor search (`attractors.find_attractors`)."""
+    samples: int = 300        # active states (beside the settled starts) the speed minimisation starts from
+    iterations: int = 1500    # its Adam steps
+    settle_steps: int = 2000  # noiseless zero-input steps from the active starts: the first cut at the attractors
+
+    @classmethod
+    def for_analysis(cls, kl_steps: int) -> "Search":
+        """Full size from the paper's KL length (1,000 quiescent steps) up; shorter analyses (the smoke preset,
+        a wiring check) scale it down so that a test does not spend a minute on it."""
+        f = min(1.0, kl_steps / 1000)
+        return cls(max(32, int(cls.samples * f)), max(50, int(cls.iterations * f)), max(50, int(cls.settle_steps * f)))
 
 
 def alpha_label(alpha: float) -> str:
@@ -84,12 +96,13 @@ class Sufficiency:
 # One network's long run
 
 
-def _attractor_search(net: Network, active: A.ActiveRun, quiescent_std: float, seed: int) -> AT.Attractors:
-    """`find_attractors` from the active starts and `SEARCH_SAMPLES` active states drawn with `seed`."""
+def _attractor_search(net: Network, active: A.ActiveRun, quiescent_std: float, seed: int,
+                      search: Search) -> AT.Attractors:
+    """`find_attractors` (on the CPU) from the active starts and `search.samples` active states drawn with `seed`."""
     states = torch.from_numpy(active.hidden.reshape(-1, active.hidden.shape[-1]))
-    pick = torch.randperm(len(states), generator=torch.Generator().manual_seed(seed))[:SEARCH_SAMPLES]
-    return AT.find_attractors(copy.deepcopy(net).cpu(), active.h0.cpu(), states[pick], quiescent_std, SETTLE_STEPS,
-                              SEARCH_ITERATIONS)
+    pick = torch.randperm(len(states), generator=torch.Generator().manual_seed(seed))[:search.samples]
+    return AT.find_attractors(copy.deepcopy(net).cpu(), active.h0.cpu(), states[pick], quiescent_std,
+                              search.settle_steps, search.iterations)
 
 
 def attractor_summary(att: AT.Attractors) -> dict[str, Any]:
@@ -114,7 +127,7 @@ def long_run(net: Network, settings: FigureSettings, seed: int, alpha: float = m
     msm = S.markov_model(S.discrete_trajectories(q[:, :steady], bins), bins.n)
     last = S.histogram(q[:, -window:], bins)
     if attractors is None:
-        attractors = _attractor_search(net, act, run.noise_std, seed)
+        attractors = _attractor_search(net, act, run.noise_std, seed, Search.for_analysis(a.quiescent_steps_kl))
     centres = attractors.decoded[attractors.stable]
     near = NEAR[net.task_cfg.name]
     chance = (A.uniform_box_density(net.task_cfg.box_size).sample(20000, np.random.default_rng(seed)) if not circular
@@ -339,5 +352,5 @@ def compute(settings: FigureSettings, sufficiency: Sufficiency = Sufficiency()) 
     return Conditions({k: conditions[k] for k in order if k in conditions}, hd, sufficiency)
 
 
-__all__ = ["ALPHAS", "ALPHA_NETWORKS", "Sufficiency", "long_run", "attractor_summary", "Conditions", "compute",
+__all__ = ["ALPHAS", "ALPHA_NETWORKS", "Sufficiency", "Search", "long_run", "attractor_summary", "Conditions", "compute",
            "row_label", "alpha_label"]
