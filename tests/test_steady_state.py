@@ -207,3 +207,25 @@ def test_the_zero_input_map_is_the_network_s_own_noiseless_quiescent_step(cell):
     assert torch.allclose(AT.zero_input_map(net)(h), states[:, 0], atol=1e-6)
     att = AT.find_attractors(net, h, h, settle_steps=50, iterations=50, slow_speed=1.0)  # runs for both cells
     assert att.search_starts == 10 and len(att.radius) == len(att.basin) >= 1
+
+
+def test_the_map_reuses_the_networks_other_notebooks_train():
+    """Same config, same cache entry: the map's rows that other notebooks also need are not trained twice."""
+    from utils import registry
+    from utils.pipeline.workspace import ModelJob, Workspace
+
+    ws = Workspace.of("laptop", "outputs")
+
+    def run_dir(row, label, workspace=ws):
+        (m,) = [m for m in registry.notebook(row).models if m.label == label and m.task == "spatial"]
+        return workspace.run_dir(ModelJob(m.task, m.condition, 0, m.overrides))
+
+    ext = "ext_conditions"
+    assert run_dir(ext, "default") == run_dir("fig1_spatial_reactivation", "U^σ")
+    assert run_dir(ext, "σ²Δt 1e-5") == run_dir("ext_training_noise", "1e-5")
+    assert run_dir(ext, "σ²Δt 1e-3") == run_dir("ext_training_noise", "1e-3")
+    assert run_dir(ext, "as released") == run_dir("ext_training_noise", "uniform")
+    assert run_dir(ext, "as written") == run_dir("ext_constant_drive", "Gaussian, no bias (as written)")
+    # and under the as-written variant the map's rows keep their own models
+    as_written = Workspace.of("laptop", "outputs", overrides={"recurrent_bias": False})
+    assert run_dir(ext, "default", as_written) == run_dir(ext, "default")
