@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: figures test bench report clean-outputs
+.PHONY: figures test bench report lab clean-outputs
 
 # torch first: the CPU build unless TORCH_INDEX says otherwise (an unpinned torch from PyPI is a multi-GB CUDA
 # build). A torch wheel configured locally (pip's find-links) is taken first, without touching the network;
@@ -36,6 +36,9 @@ test: $(STAMP)  ## the whole test suite, notebooks included (smoke preset)
 
 bench: $(STAMP)  ## training-step and analysis timings against the released-code-style baseline
 	$(PY) -m utils bench
+
+lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (change a parameter, rerun a cell)
+	$(PY) -m jupyter lab --notebook-dir=notebooks
 
 report: $(STAMP)
 	$(PY) -m utils report --preset $(PRESET)

@@ -1,4 +1,4 @@
-"""The one table of figure notebooks: the models each needs, its seeds, its cost, its claims.
+"""The one table of figure notebooks: the models each needs, its seeds, its cost.
 
 The runner (which models to train, which notebooks to execute and in what order), the Slurm launcher, the
 report, the figure modules (their model labels) and the tests all read this table. Adding a figure means a
@@ -56,13 +56,6 @@ class Notebook:
     def labelled(self) -> dict[str, Model]:
         """label -> model, in the table's order (the notebook's panels and results use these labels)."""
         return {m.label: m for m in self.models}
-
-    @property
-    def claims(self) -> list[dict[str, Any]]:
-        """Its figure's rows of `data/claims.yaml`. Imported here, not at the top: the report reads results
-        through `figures.base`, which imports this module."""
-        from .report import claims_for
-        return claims_for(self.figure)
 
 
 def figure_name(notebook: str) -> str:
