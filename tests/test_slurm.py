@@ -18,6 +18,7 @@ import torch
 
 from utils.__main__ import main
 from utils.pipeline import grid as G
+from utils.pipeline import workspace as W
 from utils.pipeline import slurm as S
 from utils.pipeline.slurm import time_minutes
 from utils.pipeline.workspace import Workspace, required_models, select_notebooks
@@ -199,7 +200,7 @@ def fake_slurm(monkeypatch):
     calls, fail = [], set()
     monkeypatch.setattr(S, "check_cluster", lambda opts: None)
     monkeypatch.setattr(S, "make_executor", lambda folder, preset, opts: FakeExecutor(folder, fail))
-    monkeypatch.setattr(G, "train_job", lambda job, ws, threads: calls.append((job, ws, threads)) or "run_dir")
+    monkeypatch.setattr(W, "train_job", lambda job, ws, threads: calls.append((job, ws, threads)) or "run_dir")
     return calls, fail
 
 

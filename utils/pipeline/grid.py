@@ -1,5 +1,5 @@
 """The training grid: the models the notebooks need that are not in the cache, trained in local processes (or,
-with `launcher="slurm"`, handed to `utils.pipeline.slurm`, which trains each with the same `train_job`)."""
+with `launcher="slurm"`, handed to `utils.pipeline.slurm`, which trains each with the same `workspace.train_job`)."""
 from __future__ import annotations
 
 import os
@@ -12,9 +12,10 @@ import torch
 
 from .. import config as C
 from ..training import get_model, is_trained
-from .workspace import ModelJob, Workspace, required_models, select_notebooks
+from . import slurm as S
+from .slurm import LAUNCHERS
+from .workspace import ModelJob, Workspace, required_models, select_notebooks, train_job
 
-LAUNCHERS = ("local", "slurm")
 
 
 def training_cost(cfg: C.RunConfig) -> float:
@@ -42,15 +43,6 @@ def default_jobs(device: str) -> int:
     # Measured on 2 cores: two single-threaded processes beat one two-threaded process on these small
     # matrices (docs/performance.md). On a GPU one process owns the device.
     return 1 if device != "cpu" else max(1, min(os.cpu_count() or 1, 4))
-
-
-def train_job(job: ModelJob, ws: Workspace, threads: int) -> str:
-    """Train one model (or find it in the cache) with `threads` torch threads; returns its run directory.
-    The worker of both launchers: a local process and a Slurm job run this same call."""
-    torch.set_num_threads(threads)
-    net = get_model(job.task, job.condition, job.seed, preset=ws.preset, outputs_dir=ws.outputs_dir,
-                    device=ws.device, progress=False, **(ws.override_dict() | job.override_dict()))
-    return str(net.run_dir)
 
 
 def missing_jobs(notebooks: list[str], ws: Workspace, seeds: tuple[int, ...] | None = None) -> list[ModelJob]:
@@ -102,10 +94,9 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     ws = Workspace.of(preset, outputs_dir, device, overrides)
     todo = missing_jobs(select_notebooks(only), ws, seeds)
     if launcher == "slurm":
-        from . import slurm as S  # here, not at the top: slurm imports this module for `train_job`
         return S.train_grid(todo, ws, slurm or S.SlurmOptions())
     return train_local(todo, ws, jobs or default_jobs(device), threads)
 
 
-__all__ = ["LAUNCHERS", "training_cost", "check_count", "default_threads", "default_jobs", "train_job", "missing_jobs",
+__all__ = ["training_cost", "check_count", "default_threads", "default_jobs", "missing_jobs",
            "train_local", "train_grid"]

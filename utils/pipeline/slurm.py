@@ -1,7 +1,7 @@
 """The training grid on a Slurm cluster: one job per missing model, submitted with submitit.
 
 `grid.train_grid(..., launcher="slurm")` comes here with the models still missing from the cache. They go
-out as one job array (one sbatch; each array task runs `grid.train_job`, the same code and the same cache as
+out as one job array (one sbatch; each array task runs `workspace.train_job`, the same code and the same cache as
 the local launcher), a progress bar counts finished jobs, and a failed job is reported with its model (and
 its overrides) and the end of its log. The per-model lock in `training.run_lock` keeps two runners (local or
 Slurm, this machine or another one sharing the file system) from training one model twice.
@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as C
-from . import grid
-from .grid import LAUNCHERS
+from . import workspace
 from .workspace import ModelJob, Workspace
+
+LAUNCHERS = ("local", "slurm")   # where `train-grid` and `figures` train: local processes, or Slurm jobs
 
 _TIME = re.compile(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?")
 
@@ -108,13 +109,13 @@ def launcher_kwargs(args) -> dict:
 # Submission and waiting.
 
 class TrainModel:
-    """One model of the grid as a Slurm job: `grid.train_job`, that is `get_model` in the shared cache.
+    """One model of the grid as a Slurm job: `workspace.train_job`, that is `get_model` in the shared cache.
 
     submitit treats a callable with a `checkpoint` method as checkpointable: on a timeout or a preemption it
     calls `checkpoint` (resubmit the same call) and requeues the job, which resumes from `checkpoint.pt`."""
 
     def __call__(self, job: ModelJob, ws: Workspace, threads: int) -> str:
-        return grid.train_job(job, ws, threads)
+        return workspace.train_job(job, ws, threads)
 
     def checkpoint(self, *args):
         from submitit.helpers import DelayedSubmission

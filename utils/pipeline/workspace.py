@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+import torch
+
 from .. import config as C
 from .. import registry
-from ..training import run_dir_for
+from ..training import get_model, run_dir_for
 
 Overrides = tuple[tuple[str, Any], ...]  # (field, value) pairs: hashable and picklable, unlike a dict
 
@@ -103,4 +105,13 @@ def required_models(notebooks: Iterable[str], preset: str, seeds: tuple[int, ...
             for seed in (range(n) if seeds is None else seeds)]
 
 
-__all__ = ["Workspace", "ModelJob", "select_notebooks", "required_models", "format_overrides"]
+def train_job(job: ModelJob, ws: Workspace, threads: int) -> str:
+    """Train one model (or find it in the cache) with `threads` torch threads; returns its run directory.
+    The worker of both launchers (`grid`, `slurm`): a local process and a Slurm job run this same call."""
+    torch.set_num_threads(threads)
+    net = get_model(job.task, job.condition, job.seed, preset=ws.preset, outputs_dir=ws.outputs_dir,
+                    device=ws.device, progress=False, **(ws.override_dict() | job.override_dict()))
+    return str(net.run_dir)
+
+
+__all__ = ["Workspace", "ModelJob", "select_notebooks", "required_models", "format_overrides", "train_job"]
