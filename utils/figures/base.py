@@ -23,6 +23,7 @@ from .. import config as C
 from .. import plotting as P
 from .. import registry
 from ..files import atomic_write_text
+from ..training import get_model, resolve_device
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,6 @@ class FigureSettings:
             raise C.ConfigError(f"seeds must be distinct, got {list(seeds)}")
         if not isinstance(outputs_dir, (str, os.PathLike)):
             raise C.ConfigError(f"outputs_dir must be a path, got {outputs_dir!r}")
-        from ..training import resolve_device
         resolve_device(device)
         known = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
         unknown = set(analysis_overrides) - known
@@ -75,7 +75,6 @@ class FigureSettings:
     def networks(self, task: str, condition: str, **overrides) -> list:
         """The trained networks of one condition, one per seed (trained now if missing). Models of every variant
         share the preset's cache (`outputs/<preset>/models/`); their config hashes keep them apart."""
-        from ..training import get_model
         return [get_model(task, condition, s, self.preset, self.outputs_dir, self.device,
                           **self.model_overrides(**overrides)) for s in self.seeds]
 

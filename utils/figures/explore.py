@@ -18,6 +18,7 @@ from .. import config as C
 from .. import plotting as P
 from ..circular import circle_grid, circular_kl, vonmises_kde
 from ..models import Network
+from ..training import get_model
 from .base import Figure, FigureSettings
 
 
@@ -103,7 +104,6 @@ def compute(settings: FigureSettings, task: str, condition: str, seed: int, nois
     C.check_seed(seed)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise C.ConfigError(f"steps must be an integer >= 2, got {steps!r}")
-    from ..training import get_model
     a = settings.analysis
     net = get_model(task, condition, seed, settings.preset, settings.outputs_dir, settings.device, progress=False,
                     **settings.model_overrides())

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import registry
 from ..files import atomic_write_text
+from ..report import GROUPS, group_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -54,7 +55,6 @@ def opening_cell(notebook: Path) -> str:
 def index_context(result_set: str, outputs_dir: str | Path) -> dict:
     """What the template needs: report rows by group, and one entry per composed figure that exists, in the
     registry's order."""
-    from ..report import GROUPS, group_of
     base = Path(outputs_dir) / result_set
     report_path = base / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
