@@ -268,7 +268,9 @@ def test_a_check_that_raises_is_an_error_and_the_report_exits_non_zero(tmp_path,
     md = (tmp_path / "smoke" / "report.md").read_text()
     assert "ZeroDivisionError: division by zero" in md and "⛔ error" in md and md.strip().endswith(summary)
     page = (tmp_path / "smoke" / "report.html").read_text()
-    assert "<td>error</td>" in page and "ZeroDivisionError" in page
+    assert "<td class='verdict'>error</td>" in page and "ZeroDivisionError" in page
+    assert page.startswith("<!doctype html>") and "<title>Reproduction report — smoke</title>" in page
+    assert "href='index.html'" in page and "id='fig3-hd'" in page
     assert json.loads((tmp_path / "smoke" / "report.json").read_text())["summary"] == summary
 
 

@@ -543,22 +543,36 @@ def to_markdown(rows: list[dict], preset: str, variant: str = "default") -> str:
     return "\n".join(lines + ["", summary_line(rows), ""])
 
 
-def to_html(rows: list[dict]) -> str:
+_PAGE_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;line-height:1.45}"
+               "table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.5em}"
+               "th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}th{background:#f3f3f3}"
+               ".passed{background:#dff3df}.failed{background:#f8dada}.missing{background:#eee}"
+               ".reported{background:#e3ecf8}.error{background:#f6c38b}td.verdict{font-weight:bold;white-space:nowrap}")
+
+
+def to_html(rows: list[dict], title: str = "Reproduction report") -> str:
+    """A complete page: one table per group, each claim anchored (`#<id>`) and linked to its figure's section of
+    the result set's index page, which the page links back to; verdicts in words and colour."""
     head = "<tr><th>claim</th><th>statement</th><th>measured</th><th>per seed</th><th>threshold</th><th>verdict</th></tr>"
     parts = []
-    for group, title in GROUPS.items():
+    for group, group_title in GROUPS.items():
         body = "".join(
-            f"<tr><td><a href='#{r['figure']}'>{html.escape(r['id'])}</a></td><td>{html.escape(r['statement'])}</td>"
-            f"<td>{html.escape(r['value'])}</td><td>{'<br>'.join(html.escape(f'{s}: {v}') for s, v in r['per_seed'].items())}</td>"
-            f"<td>{html.escape(r['threshold'])}</td><td>{r['verdict']}</td></tr>" for r in rows if group_of(r) == group)
+            f"<tr id='{html.escape(r['id'])}' class='{r['verdict']}'><td><a href='index.html#{r['figure']}'>"
+            f"{html.escape(r['id'])}</a></td><td>{html.escape(r['statement'])}</td><td>{html.escape(r['value'])}</td>"
+            f"<td>{'<br>'.join(html.escape(f'{s}: {v}') for s, v in r['per_seed'].items())}</td>"
+            f"<td>{html.escape(r['threshold'])}</td><td class='verdict'>{r['verdict']}</td></tr>"
+            for r in rows if group_of(r) == group)
         if body:
-            parts.append(f"<h2>{title}</h2><table border=1 cellpadding=4 style='border-collapse:collapse'>{head}{body}</table>")
-    return "".join(parts) + f"<p><b>{html.escape(summary_line(rows))}</b></p>"
+            parts.append(f"<h2>{html.escape(group_title)}</h2><table>{head}{body}</table>")
+    return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_PAGE_STYLE}</style></head><body><p><a href='index.html'>← index of this result set</a></p>"
+            f"<h1>{html.escape(title)}</h1>" + "".join(parts)
+            + f"<p><b>{html.escape(summary_line(rows))}</b></p></body></html>\n")
 
 
 def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default", seeds=None) -> list[dict]:
-    """`report.md`, `report.json` and the table fragment the index page shows, in the result set's folder
-    (`seeds`: a partial run's, see `config.result_set`)."""
+    """`report.md`, `report.json` and `report.html` in the result set's folder (`seeds`: a partial run's, see
+    `config.result_set`)."""
     rows = evaluate_claims(preset, outputs_dir, variant=variant, seeds=seeds)
     base = Path(outputs_dir) / C.result_set(preset, variant, seeds)
     base.mkdir(parents=True, exist_ok=True)
@@ -566,7 +580,7 @@ def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str 
     payload = {"preset": preset, "variant": variant, "seeds": seeds, "claims": rows, "summary": summary_line(rows)}
     for name, text in (("report.md", to_markdown(rows, preset, variant)),
                        ("report.json", json.dumps(payload, indent=1, ensure_ascii=False)),
-                       ("report.html", to_html(rows))):
+                       ("report.html", to_html(rows, f"Reproduction report — {base.name}"))):
         atomic_write_text(base / name, text)
     return rows
 
