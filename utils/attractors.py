@@ -4,8 +4,8 @@ The field's method (Sussillo & Barak 2013): from many states, minimise the speed
 deterministic quiescent map F (one Euler step with zero input and the quiescent noise's mean, which is not
 zero for the released code's U[0, 1) noise); points where q is ~0 are fixed points, small q slow points.
 They are clustered in state space, classified by the eigenvalues of the Jacobian of F, given basins (where
-noiseless quiescence from the active starts ends) and decoded, so that one can ask how much of a quiescent
-run sits near them (`occupancy`).
+noiseless quiescence from the active starts ends: the clusters with a basin are the *attractors*) and decoded,
+so that one can ask how much of a quiescent run sits near them (`occupancy`).
 """
 from __future__ import annotations
 
@@ -84,12 +84,20 @@ class Attractors:
 
     @property
     def stable(self) -> np.ndarray:
+        """Linearly attracting: every eigenvalue of ∂F/∂h inside the unit circle. Trained networks have many
+        points with a radius of 1 ± 0.03 (a near-continuous attractor: slow along it, attracting across it)."""
         return self.radius < 1.0
 
     @property
+    def attracting(self) -> np.ndarray:
+        """Where noiseless quiescence from the active starts ends (basin > 0): the attractors that matter on the
+        timescale of the settling run, however flat their slowest direction."""
+        return self.basin > 0
+
+    @property
     def count(self) -> int:
-        """Attracting fixed/slow points: the attractors quiescence can gather around."""
-        return int(self.stable.sum())
+        """The attractors quiescence can gather around (`attracting`)."""
+        return int(self.attracting.sum())
 
 
 def cluster(points: np.ndarray, distance: float) -> np.ndarray:

@@ -106,7 +106,8 @@ def _attractor_search(net: Network, active: A.ActiveRun, quiescent_std: float, s
 
 
 def attractor_summary(att: AT.Attractors) -> dict[str, Any]:
-    return {"count": att.count, "found": len(att.speeds), "decoded": att.decoded, "stable": att.stable,
+    return {"count": att.count, "found": len(att.speeds), "decoded": att.decoded, "attracting": att.attracting,
+            "stable": att.stable,
             "spectral_radius": att.radius, "speed": att.speeds, "basin": att.basin, "unassigned": att.unassigned}
 
 
@@ -128,7 +129,7 @@ def long_run(net: Network, settings: FigureSettings, seed: int, alpha: float = m
     last = S.histogram(q[:, -window:], bins)
     if attractors is None:
         attractors = _attractor_search(net, act, run.noise_std, seed, Search.for_analysis(a.quiescent_steps_kl))
-    centres = attractors.decoded[attractors.stable]
+    centres = attractors.decoded[attractors.attracting]
     near = NEAR[net.task_cfg.name]
     chance = (A.uniform_box_density(net.task_cfg.box_size).sample(20000, np.random.default_rng(seed)) if not circular
               else np.random.default_rng(seed).uniform(-np.pi, np.pi, (20000, 1)))
@@ -278,18 +279,19 @@ class Conditions(Figure):
                title=f"CK test, max error {r['ck_error']:.3f}")
 
     def _attractor_map(self, ax: Axes, label: str) -> None:
-        """e–f: the stationary density on the bins, with the attractors' decoded positions (filled: attracting,
-        size ∝ basin; ×: saddles)."""
+        """e–f: the stationary density on the bins, with the decoded positions of the attractors (circles, area ∝
+        basin) and of the other fixed and slow points (×)."""
         r = next(iter(self.conditions[label].values()))
         k = int(round(math.sqrt(len(r["stationary_density"]))))
         half = 1.1
         ax.imshow(np.asarray(r["stationary_density"]).reshape(k, k), origin="lower", cmap=P.KDE_CMAP,
                   extent=(-half, half, -half, half))
         att = r["attractors"]
-        dec, stable, basin = np.asarray(att["decoded"]).reshape(-1, 2), np.asarray(att["stable"], bool), np.asarray(att["basin"])
-        ax.scatter(dec[stable, 0], dec[stable, 1], s=4 + 120 * basin[stable], facecolors="white", edgecolors="black",
+        dec, basin = np.asarray(att["decoded"]).reshape(-1, 2), np.asarray(att["basin"])
+        on = np.asarray(att["attracting"], bool)
+        ax.scatter(dec[~on, 0], dec[~on, 1], marker="x", s=5, color="0.3", linewidths=0.4)
+        ax.scatter(dec[on, 0], dec[on, 1], s=4 + 120 * basin[on], facecolors="white", edgecolors="black",
                    linewidths=0.5)
-        ax.scatter(dec[~stable, 0], dec[~stable, 1], marker="x", s=8, color="black", linewidths=0.5)
         ax.set(aspect="equal", xlabel="x (m)", ylabel="y (m)", xticks=[-1, 0, 1], yticks=[-1, 0, 1],
                title=f"{label}: {att['count']} attractors")
 
