@@ -229,3 +229,19 @@ def test_the_map_reuses_the_networks_other_notebooks_train():
     # and under the as-written variant the map's rows keep their own models
     as_written = Workspace.of("laptop", "outputs", overrides={"recurrent_bias": False})
     assert run_dir(ext, "default", as_written) == run_dir(ext, "default")
+
+
+def test_a_lag_without_a_reversible_estimate_is_skipped(monkeypatch):
+    """deeptime's reversible iteration can fail at one lag (a stationary weight underflows); that lag gets no
+    timescale, the lag choice and the CK test go on without it, and no lag at all is an error."""
+    T = np.array([[0.9, 0.1, 0.0], [0.05, 0.9, 0.05], [0.0, 0.1, 0.9]])
+    dtrajs = _chain(T, 50, 1000, 3)
+    real = S._msm
+    monkeypatch.setattr(S, "_msm", lambda d, lag: None if lag in (1, 6) else real(d, lag))
+    m = S.markov_model(dtrajs, 3, lags=(1, 2, 4))
+    assert np.isnan(m.timescales[0, 0]) and np.isfinite(m.timescales[1:, 0]).all()
+    assert m.lag == 2 and m.ck_lags.tolist() == [0, 2, 4, 8]            # 3 × 2 = 6 failed too: left out of the test
+    monkeypatch.setattr(S, "_msm", lambda d, lag: None)
+    with pytest.raises(ValueError, match="no lag"):
+        S.markov_model(dtrajs, 3, lags=(1, 2))
+    assert S.choose_lag(np.array([1, 2, 5]), np.array([1.0, 3.0, np.nan])) == (2, False)

@@ -134,18 +134,24 @@ class MarkovModel:
 
 
 def _msm(dtrajs: list[np.ndarray], lag: int):
+    """The reversible maximum-likelihood MSM at `lag` on the largest connected set, or None where deeptime's
+    iteration fails at that lag (a stationary weight underflows: seen on 2 of 18 laptop networks, at 1–3 lags)."""
     counts = TransitionCountEstimator(lag, "sliding").fit(dtrajs).fetch_model().submodel_largest()
-    return MaximumLikelihoodMSM(reversible=True, lagtime=lag).fit(counts).fetch_model()
+    try:
+        return MaximumLikelihoodMSM(reversible=True, lagtime=lag).fit(counts).fetch_model()
+    except RuntimeError:
+        return None
 
 
 def choose_lag(lags: np.ndarray, slowest: np.ndarray, tolerance: float = 0.1) -> tuple[int, bool]:
     """The first lag whose slowest implied timescale is within `tolerance` (relative) of the next lag's: the
-    timescales no longer depend on the lag there, the sign that the binned dynamics is Markovian at that lag."""
+    timescales no longer depend on the lag there, the sign that the binned dynamics is Markovian at that lag.
+    Otherwise the longest lag with an estimate (NaN: none), and False."""
     for i in range(len(lags) - 1):
         a, b = slowest[i], slowest[i + 1]
         if np.isfinite(a) and np.isfinite(b) and abs(b - a) <= tolerance * b:
             return int(lags[i]), True
-    return int(lags[-1]), False
+    return int(lags[np.flatnonzero(np.isfinite(slowest))[-1]]), False
 
 
 def markov_model(dtrajs: list[np.ndarray], n_bins: int, lags=DEFAULT_LAGS, n_timescales: int = 3,
@@ -158,19 +164,23 @@ def markov_model(dtrajs: list[np.ndarray], n_bins: int, lags=DEFAULT_LAGS, n_tim
     lags = np.array([lag for lag in lags if lag * (ck_steps + 1) < longest])
     if len(lags) == 0:
         raise ValueError(f"trajectories of {longest} steps are too short for any lag")
-    timescales = np.full((len(lags), n_timescales), np.nan)
+    timescales = np.full((len(lags), n_timescales), np.nan)   # NaN: no estimate at that lag (`_msm`)
     for i, lag in enumerate(lags):
-        its = _msm(dtrajs, int(lag)).timescales(n_timescales)
-        timescales[i, :len(its)] = np.real(its)  # reversible: real up to round-off
+        if (m := _msm(dtrajs, int(lag))) is not None:
+            its = np.real(m.timescales(n_timescales))  # reversible: real up to round-off
+            timescales[i, :len(its)] = its
+    if np.all(np.isnan(timescales[:, 0])):
+        raise ValueError("no lag gives a reversible MSM of these trajectories")
     lag, converged = choose_lag(lags, timescales[:, 0], tolerance)
     model = _msm(dtrajs, lag)
     stationary = np.zeros(n_bins)
     stationary[model.count_model.state_symbols] = np.real(model.stationary_distribution)
     sets = min(metastable_sets, model.n_states)
-    if sets >= 2:
-        ck = model.ck_test([_msm(dtrajs, lag * k) for k in range(1, ck_steps + 1)], sets)
+    multiples = [m for k in range(2, ck_steps + 1) if (m := _msm(dtrajs, lag * k)) is not None]
+    if sets >= 2 and multiples:
+        ck = model.ck_test([model] + multiples, sets)
         predicted, estimated, ck_lags = np.real(ck.predictions), np.real(ck.estimates), np.asarray(ck.lagtimes)
-    else:  # one connected bin: nothing to test
+    else:  # one connected bin, or no longer lag to test against
         predicted = estimated = np.ones((1, 1, 1))
         ck_lags = np.zeros(1, int)
     return MarkovModel(lag, lags, timescales, converged, stationary, ck_lags, predicted, estimated,
