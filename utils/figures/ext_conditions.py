@@ -91,6 +91,17 @@ class Sufficiency:
     def meets(self, r: dict) -> bool:
         return self.trained(r) and self.smooth(r) and self.stationary(r)
 
+    def shortfall(self, r: dict) -> float:
+        """How far a run is from meeting all three: over the four bounds (decoding MSE, p99 step, share of long
+        steps, stationary KL's excess over 𝒰), the sum of each measure's relative excess over its bound (0 when
+        met; 1 = twice the bound). It ranks the conditions when none meets them all."""
+        q, a = r["steps_quiescent"], r["steps_active"]
+        ratios = (r["decoding_mse"] / self.max_decode_mse,
+                  q["p99"] / (self.max_p99_ratio * a["p99"]),
+                  q["jump_fraction"] / (self.max_jump_ratio * a["jump_fraction"] + self.jump_margin),
+                  (r["kl_stationary"] - r["kl_uniform"]) / self.kl_margin)
+        return float(sum(max(0.0, ratio - 1) for ratio in ratios))
+
 
 # ----------------------------------------------------------------------------------------------------------
 # One network's long run
@@ -216,7 +227,8 @@ class Conditions(Figure):
 
     def _map(self, ax: Axes) -> None:
         """a: smoothness (p99 step, quiescent / active) against the stationary KL's excess over 𝒰; colour: decoding
-        MSE; the shaded corner is where the paper's description holds (trained points there meet all three)."""
+        MSE (small dots: not trained); black rims: all three criteria met. Each condition is numbered at the mean
+        of its seeds, the key in the lower right. The shaded corner is where the paper's description holds."""
         rule = self.sufficiency
         points = [(label, r) for label, per_seed in self.conditions.items() for r in per_seed.values()]
         x = np.array([r["steps_quiescent"]["p99"] / r["steps_active"]["p99"] for _, r in points])
@@ -224,18 +236,27 @@ class Conditions(Figure):
         mse = np.array([r["decoding_mse"] for _, r in points])
         ax.fill_between([0.0, rule.max_p99_ratio], -10, rule.kl_margin, color="#cfe8cf", zorder=0, lw=0)
         sc = ax.scatter(x, y, c=mse, cmap="viridis", norm=LogNorm(vmin=max(mse.min(), 1e-3), vmax=max(mse.max(), 1e-2)),
-                        s=[22 if rule.trained(r) else 10 for _, r in points], zorder=3, edgecolors="black",
+                        s=[16 if rule.trained(r) else 6 for _, r in points], zorder=3, edgecolors="black",
                         linewidths=[0.8 if rule.meets(r) else 0.0 for _, r in points])
-        for label in self.conditions:
+        key = []
+        for n, label in enumerate(self.conditions, 1):
             idx = [i for i, (k, _) in enumerate(points) if k == label]
-            ax.annotate(label, (np.mean(x[idx]), np.mean(y[idx])), fontsize=4.5, xytext=(3, 2),
-                        textcoords="offset points", zorder=4)
+            above = n % 2 == 1  # alternate sides, so that neighbours' numbers do not overlap
+            ax.annotate(str(n), (np.exp(np.mean(np.log(x[idx]))), np.mean(y[idx])), fontsize=5,
+                        xytext=(0, 3.5 if above else -3.5), textcoords="offset points", ha="center",
+                        va="bottom" if above else "top", zorder=4)
+            key.append(f"{n} {label}")
+        half = (len(key) + 1) // 2
+        for column, lines in enumerate((key[:half], key[half:])):
+            ax.text(0.55 + 0.23 * column, 0.02, "\n".join(lines), transform=ax.transAxes, ha="left", va="bottom",
+                    fontsize=4.5, linespacing=1.15)
         ax.set_xscale("log")
-        ax.set_xlim(0.4, max(3.0, x.max() * 1.3))
-        ax.set_ylim(min(-0.3, y.min() - 0.1), max(1.0, y.max() + 0.1))
+        ax.set_xlim(0.4, max(3.0, x.max() * 1.5))
+        ax.set_ylim(min(-0.3, y.min() - 0.1), max(1.0, y.max() + 0.2))
         ax.axhline(rule.kl_margin, color="0.5", lw=0.6, ls="--")
         ax.axvline(rule.max_p99_ratio, color="0.5", lw=0.6, ls="--")
-        ax.set(xlabel="p99 step, quiescent / active", ylabel=r"KL(stationary ‖ active) − KL($\mathcal{U}$ ‖ active)",
+        ax.set(xlabel="p99 step, quiescent / active",
+               ylabel=r"KL(stationary ‖ active) − KL($\mathcal{U}$ ‖ active)",
                title="the map of conditions (shaded: smooth, stationary ≈ active)")
         P.colorbar_beside(ax, sc, "decoding MSE (m²)", width=0.025, pad=0.02)
 
@@ -306,7 +327,7 @@ class Conditions(Figure):
         chance = [np.mean([r["attractor_occupancy"]["uniform"] for r in self.conditions[k].values()]) for k in rows]
         ax.scatter(np.arange(len(rows)), chance, marker="_", color="black", s=40, label="uniform box", zorder=3)
         ax.set_xticks(range(len(rows)), rows, rotation=40, ha="right", fontsize=5)
-        ax.set(ylabel="share near an attractor", ylim=(0, 1), title="occupancy of attractor neighbourhoods")
+        ax.set(ylabel="share within 0.2 m of an attractor", ylim=(0, 1), title="near an attractor")
         ax.legend(fontsize=4.5, frameon=False, ncol=2, loc="upper left")
 
     def _alphas(self, ax: Axes) -> None:
