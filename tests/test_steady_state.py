@@ -176,10 +176,20 @@ def test_ext_conditions_passes_only_when_one_condition_meets_all_three_on_every_
     fails = {"smooth far": {"0": _row(stationary=0.6), "1": _row(stationary=0.5)},
              "jumpy": {"0": _row(jumps=(0.1, 0.004), p99=(1.6, 0.17), stationary=0.7), "1": _row()}}
     v = report.check_ext_conditions({"conditions": fails}, params)
-    assert not v.passed and "closest: smooth far" in v.value and "misses stationary" in v.value
+    assert not v.passed and "): smooth far, with" in v.value   # mean shortfall 2: stationary 3.5, 2.5 × the margin
+    assert v.per_seed["smooth far"] == "trained all, smooth all, stationary none"
+    assert v.per_seed["jumpy"] == "trained all, smooth seed 1, stationary seed 1"
     ok = fails | {"good": {"0": _row(), "1": _row(stationary=0.34)}}
     v = report.check_ext_conditions({"conditions": ok}, params)
     assert v.passed and v.value.endswith("good")
+
+
+def test_the_shortfall_sums_each_bound_s_relative_excess():
+    rule = ext_conditions.Sufficiency()
+    assert rule.shortfall(_row()) == 0 and rule.meets(_row())
+    # MSE twice its bound (+1), p99 three times 1.5 × active (+2), stationary 0.5 nats over 𝒰 (5 × the margin: +4)
+    far = _row(mse=0.04, p99=(0.765, 0.17), stationary=0.75)
+    assert rule.shortfall(far) == pytest.approx(1 + 2 + 4)
 
 
 def test_the_released_baseline_raises_only_the_uniform_entries_by_log_2_2():

@@ -312,12 +312,8 @@ def check_ext_constant_drive(r: dict, p: Params) -> Verdict:
     return Verdict(ok, "; ".join(parts), per_seed)
 
 
-def _conditions_seeds(r: dict, label: str) -> dict[str, dict]:
-    return r["conditions"][label]
-
-
 def check_ext_steady_state(r: dict, p: Params) -> Verdict:
-    rows = _conditions_seeds(r, "default")
+    rows = r["conditions"]["default"]   # seed -> numbers of the default network (utils/figures/ext_conditions.py)
     ok = {s: v["kl_stationary"] <= v["kl_uniform"] + p["kl_margin"] for s, v in rows.items()}
     mean = lambda key: float(np.mean([v[key] for v in rows.values()]))  # noqa: E731
     settled = [v["settled_at"] for v in rows.values()]
@@ -336,7 +332,7 @@ def check_ext_steady_state(r: dict, p: Params) -> Verdict:
 
 
 def check_ext_attractors(r: dict, p: Params) -> Verdict:
-    rows = _conditions_seeds(r, "default")
+    rows = r["conditions"]["default"]
     occ = {s: v["attractor_occupancy"] for s, v in rows.items()}
     ok = {s: o["late"] >= o["active"] + p["min_occupancy_gain"] for s, o in occ.items()}
     mean = lambda key: float(np.mean([o[key] for o in occ.values()]))  # noqa: E731
@@ -350,18 +346,23 @@ def check_ext_attractors(r: dict, p: Params) -> Verdict:
 
 def _criteria_met(rule: Sufficiency, rows: dict[str, dict]) -> dict[str, list[str]]:
     """Criterion -> the seeds on which a condition meets it."""
-    return {name: [s for s, v in rows.items() if getattr(rule, name)(v)] for name in ("trained", "smooth", "stationary")}
+    return {name: [s for s, v in rows.items() if getattr(rule, name)(v)]
+            for name in ("trained", "smooth", "stationary")}
 
 
 def check_ext_conditions(r: dict, p: Params) -> Verdict:
     rule = Sufficiency(**p)
+    def seeds_text(label: str, seeds: list[str]) -> str:
+        return "all" if len(seeds) == len(r["conditions"][label]) else "seed " + "/".join(seeds) if seeds else "none"
+
     met = {label: _criteria_met(rule, rows) for label, rows in r["conditions"].items()}
-    per_seed = {label: ", ".join(f"{name} {'all' if len(s) == len(r['conditions'][label]) else ('seed ' + '/'.join(s) if s else 'none')}"
-                                 for name, s in m.items()) for label, m in met.items()}
+    per_seed = {label: ", ".join(f"{name} {seeds_text(label, seeds)}" for name, seeds in m.items())
+                for label, m in met.items()}
     passing = [label for label, rows in r["conditions"].items() if all(rule.meets(v) for v in rows.values())]
     if passing:
         return Verdict(True, "all three on every seed: " + ", ".join(passing), per_seed)
-    shortfall = {label: float(np.mean([rule.shortfall(v) for v in rows.values()])) for label, rows in r["conditions"].items()}
+    shortfall = {label: float(np.mean([rule.shortfall(v) for v in rows.values()]))
+                 for label, rows in r["conditions"].items()}
     closest = min(shortfall, key=shortfall.get)
     rows = r["conditions"][closest]
     mean = lambda f: float(np.mean([f(v) for v in rows.values()]))  # noqa: E731
@@ -498,7 +499,8 @@ def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs", claims: li
 
 
 # The groups of claims.yaml: the paper's own claims, numbers reported beside the paper's axes without a verdict
-# (`group: reported`), and our tests of its theory (`group: theory`).
+# (`group: reported`), our tests of its theory (`group: theory`), and the paper's comparisons under the released
+# code's uniform baseline (`group: inferred`, shown apart and never counted).
 GROUPS = {"paper": "Claims of the paper", "reported": "Reported beside the paper's figures (no verdict)",
           "theory": "Beyond the paper: predictions of the theory",
           "inferred": "The paper's comparisons under the released code's uniform baseline (inferred; never counted)"}

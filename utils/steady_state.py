@@ -135,7 +135,7 @@ class MarkovModel:
 
 def _msm(dtrajs: list[np.ndarray], lag: int):
     """The reversible maximum-likelihood MSM at `lag` on the largest connected set, or None where deeptime's
-    iteration fails at that lag (a stationary weight underflows: seen on 2 of 18 laptop networks, at 1–3 lags)."""
+    iteration fails at that lag (a stationary weight underflows: seen on 2 of the 18 laptop networks, at lag 100)."""
     counts = TransitionCountEstimator(lag, "sliding").fit(dtrajs).fetch_model().submodel_largest()
     try:
         return MaximumLikelihoodMSM(reversible=True, lagtime=lag).fit(counts).fetch_model()

@@ -211,7 +211,8 @@ class Conditions(Figure):
                 f"{m(lambda r: r['kl_first_window']):9.3f}{m(lambda r: r['kl_stationary']):9.3f}"
                 f"{m(lambda r: r['kl_uniform']):7.3f}{m(lambda r: r['attractors']['count']):6.1f}"
                 f"{m(lambda r: r['attractor_occupancy']['active']):6.2f}/"
-                f"{m(lambda r: r['attractor_occupancy']['early']):.2f}/{m(lambda r: r['attractor_occupancy']['late']):.2f}"
+                f"{m(lambda r: r['attractor_occupancy']['early']):.2f}/"
+                f"{m(lambda r: r['attractor_occupancy']['late']):.2f}"
                 f"  {' '.join('yes' if rule.meets(r) else 'no' for r in rs)}")
         for s, r in self.hd.items():
             lines.append(f"HD seed {s}: KL first window {r['kl_first_window']:.3f}, stationary {r['kl_stationary']:.3f}"
@@ -348,7 +349,8 @@ class Conditions(Figure):
 
     def panels(self) -> dict[str, Callable[[Axes], None]]:
         return {"a": self._map, "b": self._windows, "c": self._timescales, "d": self._ck,
-                "e": lambda ax: self._attractor_map(ax, "default"), "f": lambda ax: self._attractor_map(ax, "as written"),
+                "e": lambda ax: self._attractor_map(ax, "default"),
+                "f": lambda ax: self._attractor_map(ax, "as written"),
                 "g": self._occupancy, "h": self._alphas}
 
 
@@ -375,5 +377,5 @@ def compute(settings: FigureSettings, sufficiency: Sufficiency = Sufficiency()) 
     return Conditions({k: conditions[k] for k in order if k in conditions}, hd, sufficiency)
 
 
-__all__ = ["ALPHAS", "ALPHA_NETWORKS", "Sufficiency", "Search", "long_run", "attractor_summary", "Conditions", "compute",
-           "row_label", "alpha_label"]
+__all__ = ["ALPHAS", "ALPHA_NETWORKS", "Sufficiency", "Search", "long_run", "attractor_summary", "Conditions",
+           "compute", "row_label", "alpha_label"]
