@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from . import noise
+
 TASKS = ("spatial", "head_direction")
 
 # Condition name -> what it changes relative to the paper's noisy vanilla RNN.
@@ -270,7 +272,7 @@ def _coerce(name: str, value: Any, typ: type) -> Any:
 
 _TYPES = {f.name: {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
           for cls in _SECTIONS.values() for f in fields(cls)}
-NOISE_KINDS = ("gaussian", "uniform", "gaussian_uniform_moments")
+NOISE_KINDS = tuple(noise.NOISE_KINDS)   # the names; the samplers and moments are utils/noise.py's table
 _CHOICES = {"name": TASKS, "cell": ("rnn", "gru"), "noise_kind": NOISE_KINDS}
 _NON_NEGATIVE = {"noise_std", "weight_decay", "anchor_drift", "wall_margin"}
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig, TaskConfig
+from .noise import noise_kind
 from .tasks import HeadDirectionCells, PlaceCells, input_size, make_cells
 
 
@@ -46,29 +47,18 @@ def gru_step(h, drive, noise, w_zg, w_r, alpha: float):
 
 
 def draw_noise(shape, std: float, kind: str, generator: torch.Generator | None, device, dtype=torch.float32):
-    """All the recurrent noise of a run at once: Gaussian N(0, std²), the released code's U[0,1)·std, or
-    "gaussian_uniform_moments", a Gaussian with that uniform's mean std/2 and sd std/√12 (the released noise's
-    constant drive without its shape)."""
+    """All the recurrent noise of a run at once, of a kind of `noise.NOISE_KINDS` (Gaussian N(0, std²), the
+    released code's U[0,1)·std, or a Gaussian with that uniform's moments); zeros for std = 0."""
+    sample = noise_kind(kind).sample
     if std == 0:
         return torch.zeros(shape, device=device, dtype=dtype)
-    # Scaled in place: the same numbers as std * draw(…) without a second (T, B, N) tensor.
-    if kind == "gaussian":
-        return torch.randn(shape, generator=generator, device=device, dtype=dtype).mul_(std)
-    if kind == "uniform":
-        return torch.rand(shape, generator=generator, device=device, dtype=dtype).mul_(std)
-    if kind == "gaussian_uniform_moments":
-        return torch.randn(shape, generator=generator, device=device, dtype=dtype).mul_(std / 12 ** 0.5).add_(std / 2)
-    raise ValueError(f"unknown noise kind {kind!r}")
+    return sample(shape, std, generator, device, dtype)
 
 
 def noise_moments(std: float, kind: str) -> tuple[float, float]:
-    """(mean, variance) of one sample of `draw_noise`: N(0, std²), or U[0, 1) · std and the Gaussian with its
-    moments (mean std/2, variance std²/12). A non-zero mean is a constant drive on every unit."""
-    if kind == "gaussian":
-        return 0.0, std ** 2
-    if kind in ("uniform", "gaussian_uniform_moments"):
-        return std / 2, std ** 2 / 12
-    raise ValueError(f"unknown noise kind {kind!r}")  # a new kind in draw_noise needs its moments here too
+    """(mean, variance) of one sample of `draw_noise`. A non-zero mean is a constant drive on every unit."""
+    k = noise_kind(kind)
+    return k.mean(std), k.variance(std)
 
 
 class Network(nn.Module):
