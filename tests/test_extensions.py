@@ -249,8 +249,11 @@ def test_training_noise_on_smoke_networks(settings):
 def test_explore_view_and_its_errors(settings):
     v = explore.compute(settings, "head_direction", "noiseless_unbiased", 0, 1.0, 12)
     assert v.noise_std == pytest.approx(A.paper_noise_std("head_direction")) and v.quiescent.shape[1] == 12
+    import matplotlib.pyplot as plt
+    before = plt.get_fignums()
     fig = explore.draw_view(v)
-    assert len(fig.axes) == 4
+    assert len(fig.axes) == 4 and plt.get_fignums() == before  # outside pyplot: no other thread can flush it
+    assert explore.view_png(v).startswith(b"\x89PNG") and plt.get_fignums() == before
     with pytest.raises(C.ConfigError):
         explore.compute(settings, "spatial", "no_such", 0, 1.0, 12)
     with pytest.raises(C.ConfigError):
@@ -268,6 +271,7 @@ def test_explore_widget_carries_a_static_image_that_the_html_export_shows(settin
     explore.widget(settings, explore.compute(settings, "head_direction", "noiseless_unbiased", 0, 1.0, 12))
     bundle = shown[-1]
     assert WIDGET_VIEW in bundle and bundle["image/png"].startswith(b"\x89PNG")
+    assert shown[0].data.startswith(b"\x89PNG")   # the view the output widget shows: a PNG, not a pyplot figure
 
     cell = nbformat.v4.new_code_cell("explore.widget(settings, view)")
     cell.outputs = [nbformat.v4.new_output("display_data", data=bundle | {

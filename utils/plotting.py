@@ -386,19 +386,25 @@ def savefig(fig: Figure, name: str, outputs_dir, preset: str) -> Path:
     return folder / f"{name}.png"
 
 
-def panel_grid(layout, figsize=None, polar: Sequence[str] = (), **mosaic_kw) -> tuple[Figure, dict[str, Axes]]:
+def panel_grid(layout, figsize=None, polar: Sequence[str] = (), pyplot: bool = True,
+               **mosaic_kw) -> tuple[Figure, dict[str, Axes]]:
     """A figure and its named axes from a mosaic ("ab;cd" or [["a", "b"], ["c", "d"]], "." = empty).
 
-    Panels named in `polar` get a polar projection. Extra keywords go to `plt.subplot_mosaic`
-    (width_ratios, height_ratios, ...). Uses constrained layout and the paper style.
+    Panels named in `polar` get a polar projection. Extra keywords go to `subplot_mosaic` (width_ratios,
+    height_ratios, ...). Uses constrained layout and the paper style. With `pyplot=False` the figure stays
+    outside pyplot's global state: nothing else (another thread's inline-backend flush, say) can reach it.
     """
     use_style()
     if figsize is None:
         n_rows = len(_mosaic_rows(layout))
         figsize = (FULL_WIDTH, 1.8 * n_rows)
     per_subplot_kw = {name: {"projection": "polar"} for name in polar}
-    fig, axes = plt.subplot_mosaic(layout, figsize=figsize, layout="constrained", per_subplot_kw=per_subplot_kw,
-                                   **mosaic_kw)
+    if pyplot:
+        fig, axes = plt.subplot_mosaic(layout, figsize=figsize, layout="constrained", per_subplot_kw=per_subplot_kw,
+                                       **mosaic_kw)
+    else:
+        fig = Figure(figsize=figsize, layout="constrained")
+        axes = fig.subplot_mosaic(layout, per_subplot_kw=per_subplot_kw, **mosaic_kw)
     return fig, dict(axes)
 
 

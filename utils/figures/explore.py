@@ -96,16 +96,17 @@ class ExploreView(Figure):
 
 
 def compute(settings: FigureSettings, task: str, condition: str, seed: int, noise_scale: float,
-            steps: int) -> ExploreView:
-    """One network (trained now if missing), `n_kde` active trajectories of `active_steps` and quiescent ones of
-    `steps` steps from the same starts, with quiescent std `explore_noise_std(net, noise_scale)`."""
+            steps: int, progress: bool = False) -> ExploreView:
+    """One network (trained now if missing, with a progress bar if `progress`), `n_kde` active trajectories of
+    `active_steps` and quiescent ones of `steps` steps from the same starts, with quiescent std
+    `explore_noise_std(net, noise_scale)`."""
     C.check_choice("task", task, C.TASKS)
     C.check_choice(f"condition for task {task}", condition, C.CONDITIONS[task])
     C.check_seed(seed)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise C.ConfigError(f"steps must be an integer >= 2, got {steps!r}")
     a = settings.analysis
-    net = get_model(task, condition, seed, settings.preset, settings.outputs_dir, settings.device, progress=False,
+    net = get_model(task, condition, seed, settings.preset, settings.outputs_dir, settings.device, progress=progress,
                     **settings.model_overrides())
     std = explore_noise_std(net, noise_scale)
     act = A.active_run(net, a.n_kde, a.active_steps, seed).decoded
@@ -118,22 +119,21 @@ def compute(settings: FigureSettings, task: str, condition: str, seed: int, nois
 
 
 def draw_view(view: ExploreView):
-    """The four panels of a view on a new figure, not saved (for the widget)."""
+    """The four panels of a view on a figure of its own, outside pyplot (not saved; for the widget). JupyterLab
+    runs widget callbacks on a kernel subshell: a pyplot figure there could be flushed half-drawn by the inline
+    backend of another thread."""
     kw = dict(view.figure_kw)
     kw.pop("save_panels")
-    fig, axes = P.panel_grid(view.layout, **kw)
+    fig, axes = P.panel_grid(view.layout, pyplot=False, **kw)
     for key, draw in view.panels().items():
         draw(axes[key])
     return fig
 
 
 def view_png(view: ExploreView) -> bytes:
-    """The view drawn as PNG bytes (the widget's static stand-in)."""
-    import matplotlib.pyplot as plt
-    fig = draw_view(view)
+    """The view drawn as PNG bytes: the widget's picture, and its static stand-in where no kernel runs."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
+    draw_view(view).savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
 
 
@@ -142,8 +142,7 @@ def widget(settings: FigureSettings, view: ExploreView):
     the view; starts at `view`. Views are cached, so moving back to a setting is instant; a model not yet trained
     is trained first (minutes at the laptop preset)."""
     import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import Image, display
 
     cache = {(view.task, view.condition, view.seed, view.noise_scale, view.quiescent.shape[1]): view}
     task = W.Dropdown(options=list(C.TASKS), value=view.task, description="task")
@@ -165,12 +164,11 @@ def widget(settings: FigureSettings, view: ExploreView):
         with out:
             out.clear_output(wait=True)
             if key not in cache:
-                print("computing (a model not yet trained is trained first) ...")
-                cache[key] = compute(settings, *key)
+                print(f"computing {key[0]} {key[1]} seed {key[2]}: a model not yet in the cache is trained first "
+                      f"(minutes at the {settings.preset} preset; the progress bar follows) ...", flush=True)
+                cache[key] = compute(settings, *key, progress=True)
                 out.clear_output(wait=True)
-            fig = draw_view(cache[key])
-            plt.show()
-            plt.close(fig)
+            display(Image(data=view_png(cache[key])))
             print(cache[key].summary())
 
     task.observe(on_task, names="value")
