@@ -285,6 +285,7 @@ def test_explore_widget_carries_a_static_image_that_the_html_export_shows(settin
     nbformat.write(nb, notebook)
     page = export_html(notebook).read_text()
     assert "<img" in page and f'<script type="{WIDGET_VIEW}">' not in page   # the image, not a dead widget
+    assert "<title>explore</title>" in page and '<a href="../index.html">' in page   # titled, and a way back
 
 
 # --- the report's checks on hand-made results ------------------------------------------------------------------

@@ -10,6 +10,7 @@ can be moved or served.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .. import registry
@@ -21,7 +22,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def export_html(notebook: Path) -> Path:
-    """`notebook` (an executed .ipynb) -> the same name with `.html`, written atomically."""
+    """`notebook` (an executed .ipynb) -> the same name with `.html`, written atomically: titled after the
+    notebook, with a link back to the result set's index page (`../index.html`) above its first cell."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -33,7 +35,10 @@ def export_html(notebook: Path) -> Path:
     config = Config({"NbConvertBase": {"display_data_priority": [t for t in priority if t != WIDGET_VIEW]
                                        + [WIDGET_VIEW]}})
     body, _ = HTMLExporter(template_name="lab", config=config).from_notebook_node(
-        nbformat.read(notebook, as_version=4))
+        nbformat.read(notebook, as_version=4), resources={"metadata": {"name": notebook.stem}})
+    back = (f'<p style="margin:1em 2em"><a href="../index.html">← index of this result set</a> · '
+            f'<a href="{notebook.name}">{notebook.name}</a></p>')
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + back, body, count=1)
     return atomic_write_text(notebook.with_suffix(".html"), body)
 
 
