@@ -410,6 +410,15 @@ def step_statistics(decoded: np.ndarray, circular: bool = False, jump: float | N
     return out
 
 
+def smooth_as_active(quiescent: dict[str, float], active: dict[str, float], max_jump_ratio: float,
+                     jump_margin: float, max_p99_ratio: float) -> bool:
+    """fig1-smooth's rule on two `step_statistics`: quiescence jumps (steps > `JUMP_LENGTH`) at most
+    `max_jump_ratio` × as often as activity, plus `jump_margin`, and its p99 step is at most `max_p99_ratio` × the
+    active one."""
+    return (quiescent["jump_fraction"] <= max_jump_ratio * active["jump_fraction"] + jump_margin
+            and quiescent["p99"] <= max_p99_ratio * active["p99"])
+
+
 def hidden_norm(hidden: np.ndarray) -> np.ndarray:
     """Mean over trajectories of ‖h‖ at each step (T,): where the scale of the state drifts in quiescence."""
     return np.linalg.norm(np.asarray(hidden, dtype=np.float64), axis=-1).mean(axis=0)
@@ -496,6 +505,7 @@ __all__ = ["ActiveRun", "QuiescentRun", "UniformBox", "Density", "paper_noise_st
            "initial_hidden", "active_run", "quiescent_run", "random_network_like", "flat_points", "kde",
            "box_extent", "extent_of", "kde_map", "uniform_box_density", "kl_divergence", "kl_matrix",
            "clipped_log_ratio", "kl_divergence_or_nan", "grid_kl",
-           "total_variance", "mean_step_distance", "JUMP_LENGTH", "step_lengths", "step_statistics", "hidden_norm",
+           "total_variance", "mean_step_distance", "JUMP_LENGTH", "step_lengths", "step_statistics", "smooth_as_active",
+           "hidden_norm",
            "decoded_distance_from_centre", "explained_variance",
            "pc_projection", "wrap", "angular_velocity", "bearing_histogram", "bearing_histogram_kl"]

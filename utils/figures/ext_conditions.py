@@ -32,6 +32,7 @@ from matplotlib.colors import LogNorm
 
 from .. import analysis as A
 from .. import attractors as AT
+from .. import config as C
 from .. import plotting as P
 from .. import registry
 from .. import steady_state as S
@@ -81,9 +82,8 @@ class Sufficiency:
         return r["decoding_mse"] <= self.max_decode_mse
 
     def smooth(self, r: dict) -> bool:
-        q, a = r["steps_quiescent"], r["steps_active"]
-        return (q["jump_fraction"] <= self.max_jump_ratio * a["jump_fraction"] + self.jump_margin
-                and q["p99"] <= self.max_p99_ratio * a["p99"])
+        return A.smooth_as_active(r["steps_quiescent"], r["steps_active"], self.max_jump_ratio, self.jump_margin,
+                                  self.max_p99_ratio)
 
     def stationary(self, r: dict) -> bool:
         return r["kl_stationary"] <= r["kl_uniform"] + self.kl_margin
@@ -203,8 +203,7 @@ class Conditions(Figure):
         lines = [f"{'condition':<22}{'MSE':>8}{'p99 q/a':>9}{'KL win1':>9}{'KL stat':>9}{'KL 𝒰':>7}{'attr':>6}"
                  f"{'occ a/e/l':>17}  meets (per seed)"]
         for label, per_seed in self.conditions.items():
-            rs = list(per_seed.values())
-            m = lambda f: float(np.mean([f(r) for r in rs]))  # noqa: E731
+            m = lambda get: self._mean(label, get)  # noqa: E731
             lines.append(
                 f"{label:<22}{m(lambda r: r['decoding_mse']):8.4f}"
                 f"{m(lambda r: r['steps_quiescent']['p99'] / r['steps_active']['p99']):9.2f}"
@@ -213,7 +212,7 @@ class Conditions(Figure):
                 f"{m(lambda r: r['attractor_occupancy']['active']):6.2f}/"
                 f"{m(lambda r: r['attractor_occupancy']['early']):.2f}/"
                 f"{m(lambda r: r['attractor_occupancy']['late']):.2f}"
-                f"  {' '.join('yes' if rule.meets(r) else 'no' for r in rs)}")
+                f"  {' '.join('yes' if rule.meets(r) else 'no' for r in per_seed.values())}")
         for s, r in self.hd.items():
             lines.append(f"HD seed {s}: KL first window {r['kl_first_window']:.3f}, stationary {r['kl_stationary']:.3f}"
                          f" (𝒰 {r['kl_uniform']:.3f}), settled at {r['settled_at']}, {r['attractors']['count']} "
@@ -222,6 +221,10 @@ class Conditions(Figure):
         return "\n".join(lines)
 
     # --- panels ---
+
+    def _mean(self, label: str, get: Callable[[dict], float]) -> float:
+        """Mean over seeds of `get(numbers)` for one condition."""
+        return float(np.mean([get(r) for r in self.conditions[label].values()]))
 
     def _training_rows(self) -> list[str]:
         return [k for k in self.conditions if ", α=" not in k]
@@ -270,7 +273,7 @@ class Conditions(Figure):
             kl = np.mean([r["kl_windows"] for r in rs], axis=0)
             t = (np.arange(len(kl)) + 0.5) * rs[0]["window"]
             ax.plot(t, kl, color=color, lw=1, label=label)
-            ax.axhline(np.mean([r["kl_uniform"] for r in rs]), color=color, lw=0.6, ls=":")
+            ax.axhline(self._mean(label, lambda r: r["kl_uniform"]), color=color, lw=0.6, ls=":")
         if self.hd:
             rs = list(self.hd.values())
             kl = np.mean([r["kl_windows"] for r in rs], axis=0)
@@ -304,10 +307,9 @@ class Conditions(Figure):
         """e–f: the stationary density on the bins, with the decoded positions of the attractors (circles, area ∝
         basin) and of the other fixed and slow points (×)."""
         r = next(iter(self.conditions[label].values()))
-        k = int(round(math.sqrt(len(r["stationary_density"]))))
-        half = 1.1
+        k = int(round(math.sqrt(len(r["stationary_density"]))))   # the SP bins tile the box k × k
         ax.imshow(np.asarray(r["stationary_density"]).reshape(k, k), origin="lower", cmap=P.KDE_CMAP,
-                  extent=(-half, half, -half, half))
+                  extent=A.box_extent(C.TaskConfig()))
         att = r["attractors"]
         dec, basin = np.asarray(att["decoded"]).reshape(-1, 2), np.asarray(att["basin"])
         on = np.asarray(att["attracting"], bool)
@@ -323,9 +325,9 @@ class Conditions(Figure):
         keys = ("active", "early", "late")
         colors = (P.ACTIVE, "#f4a09c", P.QUIESCENT)
         for j, (key, color) in enumerate(zip(keys, colors)):
-            v = [np.mean([r["attractor_occupancy"][key] for r in self.conditions[k].values()]) for k in rows]
+            v = [self._mean(k, lambda r: r["attractor_occupancy"][key]) for k in rows]
             ax.bar(np.arange(len(rows)) + (j - 1) * 0.27, v, width=0.27, color=color, label=key)
-        chance = [np.mean([r["attractor_occupancy"]["uniform"] for r in self.conditions[k].values()]) for k in rows]
+        chance = [self._mean(k, lambda r: r["attractor_occupancy"]["uniform"]) for k in rows]
         ax.scatter(np.arange(len(rows)), chance, marker="_", color="black", s=40, label="uniform box", zorder=3)
         ax.set_xticks(range(len(rows)), rows, rotation=40, ha="right", fontsize=5)
         ax.set(ylabel="share within 0.2 m of an attractor", ylim=(0, 1), title="near an attractor")
@@ -337,12 +339,11 @@ class Conditions(Figure):
             labels = [row_label(network, a) for a in ALPHAS]
             if not all(k in self.conditions for k in labels):
                 continue
-            stat = [np.mean([r["kl_stationary"] for r in self.conditions[k].values()]) for k in labels]
-            first = [np.mean([r["kl_first_window"] for r in self.conditions[k].values()]) for k in labels]
+            stat = [self._mean(k, lambda r: r["kl_stationary"]) for k in labels]
+            first = [self._mean(k, lambda r: r["kl_first_window"]) for k in labels]
             ax.plot(ALPHAS, stat, marker="o", ms=2.5, color=color, lw=1, label=f"{network}, stationary")
             ax.plot(ALPHAS, first, marker="o", ms=2, color=color, lw=0.6, ls="--", label=f"{network}, first window")
-            ax.axhline(np.mean([r["kl_uniform"] for r in self.conditions[labels[0]].values()]), color=color, lw=0.6,
-                       ls=":")
+            ax.axhline(self._mean(labels[0], lambda r: r["kl_uniform"]), color=color, lw=0.6, ls=":")
         ax.set_xticks(ALPHAS, [alpha_label(a) for a in ALPHAS])
         ax.set(xlabel="quiescent noise scale α", ylabel="KL (nats)", title="quiescent noise scale")
         ax.legend(fontsize=4.5, frameon=False)
