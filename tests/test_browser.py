@@ -104,3 +104,42 @@ def test_exported_notebook_in_chromium(browser, site, tmp_path):
     check_page(browser, notebook_html, tmp_path / "notebook.png", ".jp-MarkdownCell")
     text = browser.find_element("tag name", "body").text
     assert "fig3-hd:" in text   # the closing cell's claim rows were executed and exported
+
+
+# --- every committed page -------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted([*ROOT.glob("outputs/*/index.html"), *ROOT.glob("outputs/*/report.html"),
+                    *ROOT.glob("outputs/*/notebooks/*.html")])
+
+
+def anchors_of(page: Path) -> set[str]:
+    """The ids a page declares (read from its file: a link into another page is checked without loading it)."""
+    import html
+    import re
+    return {html.unescape(a or b) for a, b in re.findall(r"""\sid=(?:"([^"]*)"|'([^']*)')""", page.read_text())}
+
+
+@pytest.mark.parametrize("page", COMMITTED, ids=lambda p: str(p.relative_to(ROOT / "outputs")))
+def test_every_committed_page_loads_its_images_and_resolves_its_links(browser, page, tmp_path):
+    browser.get(page.resolve().as_uri())
+    broken = [img.get_attribute("src")[:80] for img in browser.find_elements("tag name", "img")
+              if not browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)]
+    assert not broken, f"images that do not load: {broken}"
+    dead = []
+    for link in browser.find_elements("tag name", "a"):
+        url = urlparse(link.get_attribute("href") or "")
+        if url.scheme != "file":
+            continue
+        target = Path(unquote(url.path))
+        # a browser matches the fragment as written or percent-decoded (nbconvert writes its heading ids encoded)
+        if not target.exists() or (url.fragment and target.suffix == ".html"
+                                   and not {url.fragment, unquote(url.fragment)} & anchors_of(target)):
+            dead.append(link.get_attribute("href"))
+    assert not dead, f"links that resolve to nothing: {dead}"
+    assert browser.title and browser.title != "Notebook", "a page is titled after what it shows"
+    if page.parent.name == "notebooks":
+        assert any(a.get_attribute("href").endswith("/index.html") for a in browser.find_elements("tag name", "a"))
+        params = browser.find_elements("css selector", ".celltag_parameters, .celltag_injected-parameters")
+        assert len(params) <= 1, "one visible parameters cell"
+    browser.save_screenshot(str(tmp_path / "page.png"))

@@ -25,6 +25,39 @@ def test_an_executed_notebook_carries_relative_paths_only(path):
     assert path.with_suffix(".html").exists(), "every executed notebook has its HTML export beside it"
 
 
+def _is_shallow() -> bool:
+    from utils.pipeline.provenance import git
+    return git("rev-parse", "--is-shallow-repository") == "true"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_an_executed_notebook_shows_the_code_of_the_commit_it_records(path):
+    """Its code cells equal its source notebook's at the recorded commit (papermill's parameters aside), so that a
+    rendered page never shows code that the repository it names does not hold."""
+    from utils.pipeline.provenance import code_cells, recorded, source_at
+    nb = json.loads(path.read_text())
+    commit = recorded(nb).get("commit")
+    assert commit, f"{path} records no commit (metadata.reproduction)"
+    if _is_shallow():
+        pytest.skip("a shallow clone holds no history to compare with")
+    source = source_at(commit, path.stem)
+    assert source is not None, f"notebooks/{path.name} does not exist at commit {commit}"
+    assert code_cells(nb) == code_cells(source), f"{path} differs from notebooks/{path.name} at {commit[:10]}"
+
+
+def test_the_code_comparison_sees_a_changed_cell():
+    from utils.pipeline.provenance import code_cells, recorded, source_at
+    path = ROOT / "outputs" / "laptop" / "notebooks" / "fig1_spatial_reactivation.ipynb"
+    nb = json.loads(path.read_text())
+    if _is_shallow():
+        pytest.skip("a shallow clone holds no history to compare with")
+    source = source_at(recorded(nb)["commit"], path.stem)
+    assert code_cells(nb) == code_cells(source)
+    cell = [c for c in nb["cells"] if c["cell_type"] == "code"][-1]
+    cell["source"] = "".join(cell["source"]) + "\n"  # one character more
+    assert code_cells(nb) != code_cells(source)
+
+
 # --- the README's answer: every measured number is the committed report's ------------------------------------
 
 README = ROOT / "README.md"

@@ -123,6 +123,28 @@ def test_index_lists_exactly_the_figures_that_exist(tmp_path):
     assert '"../smoke-as-written/index.html"' in index and "../laptop/" not in index and "smoke-seed0" not in index
 
 
+def test_index_opens_with_its_answer_contents_and_the_other_scale(tmp_path):
+    figures = tmp_path / "smoke" / "figures"
+    figures.mkdir(parents=True)
+    (figures / "fig1.png").write_bytes(b"png")
+    rows = [{"id": "fig1-trained", "figure": "fig1", "verdict": "passed", "value": "MSE 0.01"},
+            {"id": "fig1-smooth", "figure": "fig1", "verdict": "failed", "value": "13.4%"}]
+    rows = [r | {"statement": "s", "threshold": "t", "seeds": [0], "per_seed": {"0": r["value"]}} for r in rows]
+    (tmp_path / "smoke" / "report.json").write_text(json.dumps({"preset": "smoke", "variant": "default",
+                                                                "claims": rows, "summary": "1 passed, 1 failed"}))
+    for other, variant in (("laptop", "default"), ("laptop-as-written", "as-written")):
+        (tmp_path / other).mkdir()
+        (tmp_path / other / "report.json").write_text(json.dumps({"preset": "laptop", "variant": variant}))
+        (tmp_path / other / "index.html").write_text("<html></html>")
+    index = site.write_index("smoke", str(tmp_path)).read_text()
+    title = site.notebook_title(registry.notebook("fig1_spatial_reactivation").path)
+    assert title.startswith("Fig. 1") and index.count(title) >= 3   # the answer, the contents, the section
+    assert "1 of 2 pass; not" in index and 'href="report.html#fig1-smooth"' in index and "13.4%" in index
+    assert '<a href="#fig1">' in index and '<a href="#paper">' in index and 'id="paper"' in index
+    assert '"../laptop/index.html"' in index and "laptop-as-written" not in index   # same model, other scale
+    assert "rendered before commits were recorded" in index   # no executed notebook here
+
+
 def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path, monkeypatch):
     """The notebook phase of `figures`, with papermill replaced: concurrency, kernel environment, failure."""
     import os

@@ -25,7 +25,7 @@ def top_level_imports(path: Path) -> list[ast.ImportFrom]:
 
 
 def test_the_pipeline_has_its_modules():
-    assert set(MODULES) == {"grid", "notebooks", "site", "slurm", "workspace"}
+    assert set(MODULES) == {"grid", "notebooks", "provenance", "site", "slurm", "workspace"}
 
 
 @pytest.mark.parametrize("name", MODULES)

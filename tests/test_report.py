@@ -266,7 +266,7 @@ def test_a_check_that_raises_is_an_error_and_the_report_exits_non_zero(tmp_path,
                "(theory predictions beyond the paper: 0 passed, 0 failed, 11 missing)")
     assert summary in capsys.readouterr().out
     md = (tmp_path / "smoke" / "report.md").read_text()
-    assert "ZeroDivisionError: division by zero" in md and "⛔ error" in md and md.strip().endswith(summary)
+    assert "ZeroDivisionError: division by zero" in md and "‼ error" in md and md.strip().endswith(summary)
     page = (tmp_path / "smoke" / "report.html").read_text()
     assert "<td class='verdict'>error</td>" in page and "ZeroDivisionError" in page
     assert page.startswith("<!doctype html>") and "<title>Reproduction report — smoke</title>" in page

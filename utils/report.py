@@ -530,11 +530,13 @@ def summary_line(rows: list[dict]) -> str:
             + (f" (theory predictions beyond the paper: {_counts(theory)})" if theory else ""))
 
 
-def to_markdown(rows: list[dict], preset: str, variant: str = "default") -> str:
+def to_markdown(rows: list[dict], preset: str, variant: str = "default", shown: set[str] | None = None) -> str:
+    """The report as markdown; each claim links to its figure's PNG where it was drawn (`shown`; None: all)."""
     model = "" if variant == "default" else f", model {variant}"
     lines = [f"# Reproduction report — `{preset}` preset{model}"]
-    mark = {"passed": "✅ passed", "failed": "❌ failed", "missing": "⚪ missing", "reported": "📏 reported",
-            "error": "⛔ error"}
+    # Text marks, not emoji: they read where no colour-emoji font is installed.
+    mark = {"passed": "✓ passed", "failed": "✗ failed", "missing": "– missing", "reported": "· reported",
+            "error": "‼ error"}
     for group, title in GROUPS.items():
         members = [r for r in rows if group_of(r) == group]
         if not members:
@@ -544,7 +546,8 @@ def to_markdown(rows: list[dict], preset: str, variant: str = "default") -> str:
                   "|---|---|---|---|---|---|---|"]
         for r in members:
             per_seed = "<br>".join(f"{s}: {v}" for s, v in r["per_seed"].items())
-            lines.append(f"| [{r['id']}](figures/{r['figure']}.png) | {r['statement']} | {r['value']} | {per_seed} "
+            name = f"[{r['id']}](figures/{r['figure']}.png)" if shown is None or r["figure"] in shown else r["id"]
+            lines.append(f"| {name} | {r['statement']} | {r['value']} | {per_seed} "
                          f"| {r['threshold']} | {len(r.get('seeds', []))} | {mark[r['verdict']]} |")
     return "\n".join(lines + ["", summary_line(rows), ""])
 
@@ -556,15 +559,20 @@ _PAGE_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1150px;margin:2e
                ".reported{background:#e3ecf8}.error{background:#f6c38b}td.verdict{font-weight:bold;white-space:nowrap}")
 
 
-def to_html(rows: list[dict], title: str = "Reproduction report") -> str:
+def to_html(rows: list[dict], title: str = "Reproduction report", shown: set[str] | None = None) -> str:
     """A complete page: one table per group, each claim anchored (`#<id>`) and linked to its figure's section of
-    the result set's index page, which the page links back to; verdicts in words and colour."""
+    the result set's index page where that section exists (`shown`: the figures drawn; None: all), which the page
+    links back to; verdicts in words and colour."""
+    def claim(r: dict) -> str:
+        name = html.escape(r["id"])
+        return f"<a href='index.html#{r['figure']}'>{name}</a>" if shown is None or r["figure"] in shown else name
+
     head = "<tr><th>claim</th><th>statement</th><th>measured</th><th>per seed</th><th>threshold</th><th>verdict</th></tr>"
     parts = []
     for group, group_title in GROUPS.items():
         body = "".join(
-            f"<tr id='{html.escape(r['id'])}' class='{r['verdict']}'><td><a href='index.html#{r['figure']}'>"
-            f"{html.escape(r['id'])}</a></td><td>{html.escape(r['statement'])}</td><td>{html.escape(r['value'])}</td>"
+            f"<tr id='{html.escape(r['id'])}' class='{r['verdict']}'><td>{claim(r)}</td>"
+            f"<td>{html.escape(r['statement'])}</td><td>{html.escape(r['value'])}</td>"
             f"<td>{'<br>'.join(html.escape(f'{s}: {v}') for s, v in r['per_seed'].items())}</td>"
             f"<td>{html.escape(r['threshold'])}</td><td class='verdict'>{r['verdict']}</td></tr>"
             for r in rows if group_of(r) == group)
@@ -584,9 +592,10 @@ def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str 
     base.mkdir(parents=True, exist_ok=True)
     seeds = sorted({s for r in rows for s in r["seeds"]})
     payload = {"preset": preset, "variant": variant, "seeds": seeds, "claims": rows, "summary": summary_line(rows)}
-    for name, text in (("report.md", to_markdown(rows, preset, variant)),
+    shown = {p.stem for p in (base / "figures").glob("*.png")}
+    for name, text in (("report.md", to_markdown(rows, preset, variant, shown)),
                        ("report.json", json.dumps(payload, indent=1, ensure_ascii=False)),
-                       ("report.html", to_html(rows, f"Reproduction report — {base.name}"))):
+                       ("report.html", to_html(rows, f"Reproduction report — {base.name}", shown))):
         atomic_write_text(base / name, text)
     return rows
 

@@ -15,6 +15,7 @@ from .. import config as C
 from .. import registry
 from ..files import atomic_write_text
 from .grid import default_jobs, default_threads, train_grid
+from .provenance import current_commit
 from .site import export_html, write_index
 from .workspace import Workspace, select_notebooks
 
@@ -52,6 +53,7 @@ def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: 
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
     outputs = os.path.relpath(Path(ws.outputs_dir).resolve(), notebook_dir)
+    commit = current_commit()
     params = {"preset": ws.preset, "outputs_dir": outputs, "device": ws.device, "variant": ws.variant}
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(notebook_dir / f"{name}.ipynb"), str(tmp),
@@ -64,6 +66,7 @@ def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: 
     nb = json.loads(tmp.read_text())
     nb["metadata"].get("papermill", {}).update(input_path=f"notebooks/{name}.ipynb",
                                                output_path=f"{out_dir.name}/{name}.ipynb")
+    nb["metadata"]["reproduction"] = commit  # read before the run: a commit made meanwhile is not this code
     atomic_write_text(out, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     tmp.unlink()
     if html:

@@ -9,6 +9,7 @@ can be moved or served.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from .. import registry
 from ..files import atomic_write_text
 from ..report import GROUPS, group_of
+from .provenance import INJECTED, recorded
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -23,7 +25,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 def export_html(notebook: Path) -> Path:
     """`notebook` (an executed .ipynb) -> the same name with `.html`, written atomically: titled after the
-    notebook, with a link back to the result set's index page (`../index.html`) above its first cell."""
+    notebook, with a line above its first cell that links back to the result set's index page (`../index.html`)
+    and names the commit it was rendered with and the parameters papermill passed. Papermill's cell of injected
+    parameters is left out of the page, so a reader sees one parameters cell (the notebook's own, commented)."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -34,10 +38,19 @@ def export_html(notebook: Path) -> Path:
     priority = HTMLExporter().default_config.NbConvertBase.display_data_priority
     config = Config({"NbConvertBase": {"display_data_priority": [t for t in priority if t != WIDGET_VIEW]
                                        + [WIDGET_VIEW]}})
+    nb = nbformat.read(notebook, as_version=4)
+    injected = nb.metadata.get("papermill", {}).get("parameters", {})
+    nb.cells = [c for c in nb.cells if INJECTED not in c.get("metadata", {}).get("tags", [])]
     body, _ = HTMLExporter(template_name="lab", config=config).from_notebook_node(
-        nbformat.read(notebook, as_version=4), resources={"metadata": {"name": notebook.stem}})
+        nb, resources={"metadata": {"name": notebook.stem}})
+    made = rendered_with(notebook)
+    commit = (f"rendered with commit <code>{made['commit']}</code>" + (" (with local changes)" if made["dirty"] else "")
+              + (" (stamped afterwards: the newest commit with this notebook's code)" if made["afterwards"] else "")
+              if made["commit"] else "rendered before commits were recorded")
+    passed = ", ".join(f"<code>{html.escape(f'{k}={v!r}')}</code>" for k, v in injected.items())
     back = (f'<p style="margin:1em 2em"><a href="../index.html">← index of this result set</a> · '
-            f'<a href="{notebook.name}">{notebook.name}</a></p>')
+            f'<a href="{notebook.name}">{notebook.name}</a> · {commit}'
+            + (f" · parameters passed by papermill: {passed}" if passed else "") + "</p>")
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + back, body, count=1)
     return atomic_write_text(notebook.with_suffix(".html"), body)
 
@@ -57,42 +70,83 @@ def opening_cell(notebook: Path) -> str:
     return ""
 
 
+def notebook_title(source: Path) -> str:
+    """The `# title` line of a notebook's opening cell (its name where it has none)."""
+    if source.exists():
+        for cell in json.loads(source.read_text())["cells"]:
+            text = "".join(cell["source"]).strip()
+            if cell["cell_type"] == "markdown" and text.startswith("# "):
+                return text.splitlines()[0][2:].strip()
+    return source.stem
+
+
+def rendered_with(executed: Path) -> dict:
+    """The commit an executed notebook records (`provenance`), short, and whether it was stamped afterwards."""
+    info = recorded(json.loads(executed.read_text())) if executed.exists() else {}
+    commit = info.get("commit") or ""
+    return {"commit": commit[:10], "dirty": bool(info.get("dirty")), "afterwards": bool(info.get("stamped_afterwards"))}
+
+
+def answer(rows: list[dict], titles: dict[str, str]) -> list[dict]:
+    """The short answer to "does it reproduce?" for one result set: per figure, in the registry's order, the
+    paper's claims that pass and those that do not (with the measured value); then the theory rows."""
+    lines = []
+    for group in ("paper", "theory"):
+        members = [r for r in rows if group_of(r) == group]
+        figures = [f for f in titles if any(r["figure"] == f for r in members)] if group == "paper" else [None]
+        for figure in figures:
+            mine = [r for r in members if figure is None or r["figure"] == figure]
+            if mine:
+                lines.append({"title": titles.get(figure, GROUPS["theory"]), "figure": figure,
+                              "passed": sum(r["verdict"] == "passed" for r in mine), "total": len(mine),
+                              "not": [r for r in mine if r["verdict"] != "passed"]})
+    return lines
+
+
 def index_context(result_set: str, outputs_dir: str | Path) -> dict:
-    """What the template needs: report rows by group, and one entry per composed figure that exists, in the
-    registry's order."""
+    """What the template needs: the short answer, report rows by group, and one entry per composed figure that
+    exists, in the registry's order, with its readable title and the commit its notebook was rendered with."""
     base = Path(outputs_dir) / result_set
     report_path = base / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     rows = report.get("claims", [])
-    groups = [{"title": title, "rows": [r for r in rows if group_of(r) == key]} for key, title in GROUPS.items()]
+    groups = [{"key": key, "title": title, "rows": [r for r in rows if group_of(r) == key]}
+              for key, title in GROUPS.items()]
+    titles = {row.figure: notebook_title(row.path) for row in registry.NOTEBOOKS.values()}
     figures = []
     for row in registry.NOTEBOOKS.values():
         notebook, name, source = row.name, row.figure, row.path
         if not (base / "figures" / f"{name}.png").exists():
             continue
-        figures.append({"name": name, "notebook": notebook,
+        figures.append({"name": name, "notebook": notebook, "title": titles[name],
                         "caption": markdown_to_html(opening_cell(source)) if source.exists() else "",
                         "html": (base / "notebooks" / f"{notebook}.html").exists(),
-                        "pdf": (base / "figures" / f"{name}.pdf").exists()})
+                        "pdf": (base / "figures" / f"{name}.pdf").exists(),
+                        "rendered": rendered_with(base / "notebooks" / f"{notebook}.ipynb")})
     preset = report.get("preset", result_set)
-    return {"result_set": result_set, "preset": preset, "variant": report.get("variant", "default"),
+    variant = report.get("variant", "default")
+    others = other_sets(result_set, outputs_dir)
+    return {"result_set": result_set, "preset": preset, "variant": variant,
             "seeds": report.get("seeds", []), "summary": report.get("summary", ""),
-            "groups": [g for g in groups if g["rows"]], "figures": figures, "shown": {f["name"] for f in figures},
-            "siblings": sibling_sets(result_set, outputs_dir, preset)}
+            "answer": answer(rows, titles), "groups": [g for g in groups if g["rows"]], "figures": figures,
+            "shown": {f["name"] for f in figures},
+            "commits": sorted({f["rendered"]["commit"] for f in figures if f["rendered"]["commit"]}),
+            "siblings": [o for o in others if o["preset"] == preset],
+            "other_scale": [o for o in others if o["preset"] != preset and o["variant"] == variant]}
 
 
-def sibling_sets(result_set: str, outputs_dir: str | Path, preset: str) -> list[dict]:
-    """The other result sets of `preset` beside this one (another model variant, a partial run) that have an
-    index page, so that each page links to the others."""
-    siblings = []
+def other_sets(result_set: str, outputs_dir: str | Path) -> list[dict]:
+    """The other result sets beside this one that have an index page (another model variant, a partial run,
+    another scale), so that each page links to the others."""
+    others = []
     for path in sorted(p for p in Path(outputs_dir).iterdir() if p.is_dir() and p.name != result_set):
         report = path / "report.json"
         if (path / "index.html").exists() and report.exists():
             r = json.loads(report.read_text())
-            if r.get("preset") == preset:
-                siblings.append({"name": path.name, "variant": r.get("variant", "default"),
-                                 "seeds": r.get("seeds", []), "summary": r.get("summary", "")})
-    return siblings
+            others.append({"name": path.name, "preset": r.get("preset", path.name),
+                           "variant": r.get("variant", "default"), "seeds": r.get("seeds", []),
+                           "summary": r.get("summary", "")})
+    return others
 
 
 def write_index(result_set: str, outputs_dir: str | Path) -> Path:
@@ -105,4 +159,5 @@ def write_index(result_set: str, outputs_dir: str | Path) -> Path:
     return atomic_write_text(path, page)
 
 
-__all__ = ["export_html", "markdown_to_html", "opening_cell", "index_context", "sibling_sets", "write_index"]
+__all__ = ["export_html", "markdown_to_html", "opening_cell", "index_context", "other_sets", "notebook_title", "answer",
+           "rendered_with", "write_index"]
