@@ -35,7 +35,7 @@ test: $(STAMP)  ## the whole test suite, notebooks included (smoke preset)
 	MPLBACKEND=Agg $(PY) -m pytest -q --durations=10
 
 bench: $(STAMP)  ## training-step and analysis timings against the released-code-style baseline
-	$(PY) -m utils bench
+	$(PY) -m benchmarks
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (change a parameter, rerun a cell)
 	$(PY) -m jupyter lab --notebook-dir=notebooks

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from utils import bench
+from benchmarks import bench
 from utils import config as C
 
 CPU = torch.device("cpu")
@@ -114,7 +114,7 @@ def test_a_stacked_step_gives_each_seed_its_single_step(task, overrides):
     """Two seeds, five Adam steps, stacked and alone, on the same batches and noise seeds. Tolerance 1e-6 in
     float32: a bias gradient summed in another order differs by 1.5e-8 (HD); the rest is bit-equal here."""
     from utils.models import build_network
-    from utils.stacked import stack_parameters, stacked_train_step, unstack_parameters
+    from benchmarks.stacked import stack_parameters, stacked_train_step, unstack_parameters
     from utils.tasks import sample_batch
     from utils.training import DATA_STREAM, NOISE_STREAM, train_step
     cfgs = [C.resolve_config(task, "noisy_unbiased", seed, "smoke", overrides) for seed in (0, 1)]

@@ -56,12 +56,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, tmp_path):
 
 def test_unwritable_outputs_gives_one_line(monkeypatch, capsys):
     """Root writes anywhere, so the refusal is injected where the cache would write."""
-    import utils.training
+    import utils.__main__ as cli
     from utils.__main__ import main
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "/scratch/outputs/smoke/models")
-    monkeypatch.setattr(utils.training, "get_model", refuse)
+    monkeypatch.setattr(cli, "get_model", refuse)
     code = main(["train", "--task", "spatial", "--condition", "noisy_unbiased", "--seed", "0", "--preset", "smoke"])
     err = capsys.readouterr().err
     assert code == 2

@@ -299,11 +299,11 @@ def test_ext_checks_follow_their_thresholds():
          "kl": {"SP U^σ": psm(kl)}, "kl_predicted_estimator": {"SP U^σ": psm([None, 0.45, 0.15, 0.05, 0.25, 0.55])},
          "variance": {"SP U^σ": psm([0.0, 1, 1, 1, 1, 1])}, "variance_predicted": {"SP U^σ": psm([0.0, 1, 1, 1, 1, 1.3])}}
     params = {c["id"]: c["params"] for c in report.load_claims()}
-    assert report.check_ext_temperature_min(r, params["ext-temperature-min"]).passed
-    assert not report.check_ext_temperature_fit(r, params["ext-temperature-fit"]).passed  # 1/1.3 < 0.8 at α = 3
+    assert report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"]).passed
+    assert not report.CHECKS["ext-temperature-fit"](r, params["ext-temperature-fit"]).passed  # 1/1.3 < 0.8 at α = 3
     r["kl"]["SP U^σ"] = psm([None, 0.5, 0.05, 0.1, 0.3, 0.6])
-    assert not report.check_ext_temperature_min(r, params["ext-temperature-min"]).passed  # minimal at α = 1
+    assert not report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"]).passed  # minimal at α = 1
     ratio = {lab: {"per_seed": {"0": v}} for lab, v in [("SP U^σ", 1.2), ("HD U^σ", 0.5), ("SP R^σ", 0.5), ("HD R^σ", 0.5)]}
     slope = {lab: {"per_seed": {"0": 0.0}} for lab in ("SP U", "HD U")}
-    assert not report.check_ext_score_slope({"slope_over_theory": ratio, "slope": slope},
+    assert not report.CHECKS["ext-score-slope"]({"slope_over_theory": ratio, "slope": slope},
                                             params["ext-score-slope"]).passed  # HD at ½

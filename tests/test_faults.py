@@ -23,9 +23,9 @@ import pytest
 import torch
 
 from utils import config as C
-from utils import training as T
+from utils import cache as T
 from utils.figures.base import FigureSettings, write_results
-from utils.training import CacheError, CacheWarning, get_model, load_model, run_dir_for, run_lock, verify_run
+from utils.cache import CacheError, CacheWarning, get_model, load_model, run_dir_for, run_lock, verify_run
 
 ROOT = Path(__file__).resolve().parent.parent
 # One thread in every child, as in this process (conftest): the same arithmetic, so bitwise comparable.
@@ -36,6 +36,20 @@ SP = dict(task="spatial", condition="noisy_unbiased", seed=0, preset="smoke")
 def train_cmd(outputs: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "utils", "train", "--task", "spatial", "--condition", "noisy_unbiased",
             "--seed", "0", "--preset", "smoke", "--outputs", str(outputs), "--quiet", *extra]
+
+
+# `python -m utils …` with every training step slowed by argv[1] seconds, so that a test can kill the process at
+# a batch of its choosing: the patch lives here, not in the training loop.
+SLOW_MAIN = ("import sys, time\n"
+             "import utils.training as T\n"
+             "step = T.train_step\n"
+             "T.train_step = lambda *args: (step(*args), time.sleep(float(sys.argv[1])))[0]\n"
+             "from utils.__main__ import main\n"
+             "sys.exit(main(sys.argv[2:]))\n")
+
+
+def slow_train_cmd(outputs: Path, seconds_per_batch: float, *extra: str) -> list[str]:
+    return [sys.executable, "-c", SLOW_MAIN, str(seconds_per_batch), *train_cmd(outputs, *extra)[3:]]
 
 
 def starts(run_dir: Path) -> list[str]:
@@ -98,8 +112,8 @@ def test_sigkill_at_a_random_batch_then_rerun_ends_bitwise_identical(tmp_path, c
     run_dir = run_dir_for(cfg, "smoke", tmp_path / "killed")
 
     # 40 ms per batch: 50 batches (≥ 2 s) between the first checkpoint and the end.
-    proc = subprocess.Popen(train_cmd(tmp_path / "killed", *sets), cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=ENV | {"UTILS_TRAIN_BATCH_DELAY": "0.04"})
+    proc = subprocess.Popen(slow_train_cmd(tmp_path / "killed", 0.04, *sets), cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=ENV)
     deadline = time.monotonic() + 60
     while not (run_dir / "checkpoint.pt").exists():
         assert proc.poll() is None, proc.stderr.read().decode()
@@ -332,7 +346,7 @@ def test_a_damaged_model_is_retrained_never_loaded_and_nothing_else_touched(tmp_
         net = get_model(**SP, outputs_dir=root, progress=False)
     assert len(starts(run_dir)) == 2  # retrained here (the first start is the cache's own training)
     assert_same_run(run_dir_for(C.resolve_config(**SP), "smoke", cache), run_dir)
-    assert_same_state(net.state_dict(), torch.load(cache / run_dir.relative_to(root) / "model.pt", weights_only=True))
+    assert_same_state(net.net.state_dict(), torch.load(cache / run_dir.relative_to(root) / "model.pt", weights_only=True))
     assert snapshot(root, skip=run_dir) == before  # every other model directory byte-identical
 
 
@@ -362,10 +376,9 @@ def test_two_processes_asking_for_one_model_train_it_once(tmp_path):
     """Both processes are made to wait on the model's lock (held here), then released together: one trains,
     the other waits for it and loads the result."""
     run_dir = run_dir_for(C.resolve_config(**SP), "smoke", tmp_path)
-    env = ENV | {"UTILS_TRAIN_BATCH_DELAY": "0.02"}
     with run_lock(run_dir):
-        procs = [subprocess.Popen(train_cmd(tmp_path), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=env) for _ in range(2)]
+        procs = [subprocess.Popen(slow_train_cmd(tmp_path, 0.02), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=ENV) for _ in range(2)]
         deadline = time.monotonic() + 60
         while _waiters(run_dir / ".lock") < 2:
             assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
@@ -383,7 +396,7 @@ def test_a_lock_held_by_a_killed_process_is_released(tmp_path):
     """flock belongs to the open file: the OS drops it when its holder dies, so no stale lock blocks."""
     run_dir = tmp_path / "run"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from utils.training import run_lock\n"
+                               "from utils.cache import run_lock\n"
                                "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)",
                                str(run_dir)], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=ENV)
     assert holder.stdout.readline().strip() == "held"
@@ -467,8 +480,6 @@ TRAIN = ["train", "--task", "spatial", "--condition", "noisy_unbiased", "--prese
     ["figures", "--preset", "smoke", "--threads", "-2"],
     ["figures", "--preset", "smoke", "--set", "n_rec=8"],
     ["report", "--preset", "huge"],
-    ["bench", "--repeats", "0"],
-    ["bench", "--repeats", "-3"],
     [*TRAIN, "--seed", "1.5"],
     [*TRAIN, "--seed", "-1"],
     [*TRAIN, "--seed", "0", "--set", "batches=0"],
@@ -484,7 +495,7 @@ def test_every_command_rejects_bad_input_in_one_line_and_writes_nothing(args, tm
     """In-process `main` (what `python -m utils` runs): exit status 2, one line on stderr, no exception."""
     from utils.__main__ import main
     monkeypatch.chdir(tmp_path)  # a command that wrote to its default outputs/ would show up here too
-    outputs = [] if args[0] == "bench" else ["--outputs", str(tmp_path / "outputs")]
+    outputs = ["--outputs", str(tmp_path / "outputs")]
     try:
         status = main([*args, *outputs])
     except SystemExit as exit_:
@@ -493,6 +504,15 @@ def test_every_command_rejects_bad_input_in_one_line_and_writes_nothing(args, tm
     assert status == 2, err
     assert len(err.strip().splitlines()) == 1 and "error" in err, err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("repeats", ["0", "-3", "two"])
+def test_the_benchmark_rejects_bad_input_in_one_line(repeats, capsys):
+    from benchmarks.__main__ import cli
+    with pytest.raises(SystemExit) as exit_:
+        cli(["--repeats", repeats])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "error" in err, err
 
 
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from utils import analysis as A
 from utils import config as C
-from utils.figures import supplement as F
+from utils.figures import figC1, figC2, figC3, figC4, figC5, matching, regimes
 from utils import plotting as P
 from utils import registry
 from utils.figures.base import FigureSettings, read_results, write_results
@@ -25,7 +25,7 @@ def settings(smoke_outputs):
 
 @pytest.fixture(scope="session")
 def c1(settings):
-    return F.figC1(settings)
+    return figC1.compute(settings)
 
 
 def _draw(result):
@@ -52,8 +52,8 @@ def test_matching_kls_are_the_kl_divergences_of_fig2e():
     active = {"U_a": rng.normal(size=(300, 2)), "B_a": rng.normal(0.3, 0.5, size=(200, 2))}
     quiescent = {"U_q": rng.normal(size=(250, 2)), "B_q": rng.normal(0.2, 0.5, size=(250, 2)),
                  "random": rng.normal(0, 0.1, size=(100, 2))}
-    kl = F.matching_kls(active, quiescent, box_size=2.2, n_samples=300, seed=4)
-    for key, (q, p) in F.MATCHING_KL.items():
+    kl = matching.matching_kls(active, quiescent, box_size=2.2, n_samples=300, seed=4)
+    for key, (q, p) in matching.MATCHING_KL.items():
         q_dist = A.UniformBox(2.2) if q == "uniform" else quiescent[q]
         assert kl[key] == pytest.approx(A.kl_divergence(q_dist, active[p], 300, seed=4), rel=1e-12)
 
@@ -62,19 +62,19 @@ def test_matching_kls_orders_close_and_far_distributions():
     rng = np.random.default_rng(1)
     ring = lambda n: np.stack([np.cos(t := rng.uniform(0, 2 * np.pi, n)), np.sin(t)], 1) * 0.6 + rng.normal(0, 0.05, (n, 2))
     spread = lambda n: rng.uniform(-1.1, 1.1, (n, 2))
-    kl = F.matching_kls({"U_a": spread(2000), "B_a": ring(2000)},
+    kl = matching.matching_kls({"U_a": spread(2000), "B_a": ring(2000)},
                         {"U_q": spread(2000), "B_q": ring(2000), "random": rng.normal(0, 0.02, (2000, 2))},
                         box_size=2.2, n_samples=400, seed=0)
-    assert list(kl) == list(F.MATCHING_KL)
+    assert list(kl) == list(matching.MATCHING_KL)
     assert kl["biased"] < 0.25 * min(kl["unbiased_q_vs_biased_a"], kl["uniform_vs_biased"], kl["random_vs_biased"])
     assert kl["unbiased"] < 0.3 and kl["uniform_vs_unbiased"] < 0.3
 
 
 def test_kl_bars_take_negative_estimates():
     fig, ax = plt.subplots()
-    kl = {k: {0: v, 1: v + 0.1} for k, v in zip(F.MATCHING_KL, np.linspace(-0.05, 5, len(F.MATCHING_KL)))}
-    F.plot_kl_bars(ax, kl)
-    assert ax.get_xlim()[0] < 0 and len(ax.get_yticklabels()) == len(F.MATCHING_KL)
+    kl = {k: {0: v, 1: v + 0.1} for k, v in zip(matching.MATCHING_KL, np.linspace(-0.05, 5, len(matching.MATCHING_KL)))}
+    matching.plot_kl_bars(ax, kl)
+    assert ax.get_xlim()[0] < 0 and len(ax.get_yticklabels()) == len(matching.MATCHING_KL)
     plt.close(fig)
 
 
@@ -98,13 +98,13 @@ def test_figC1_kls_per_seed_and_examples(c1, settings):
 
 
 def test_figC1_is_reproducible_and_per_seed(c1, settings):
-    again = F.figC1(settings)
+    again = figC1.compute(settings)
     assert again.kl == c1.kl
     assert c1.kl["unbiased"][0] != c1.kl["unbiased"][1]  # each seed its own networks, batch and samples
 
 
 def test_figC2_runs_grus_with_noise_not_doubled(settings):
-    c2 = F.figC2(settings)
+    c2 = figC2.compute(settings)
     assert c2.conditions["biased"] == "gru_noisy_biased"
     assert c2.noise_std == pytest.approx({"unbiased": 0.01, "biased": 0.01, "random": 0.01})
     for entry in c2.results()["kl"].values():
@@ -115,12 +115,12 @@ def test_figC2_runs_grus_with_noise_not_doubled(settings):
 
 def test_figC3_examples_and_summary(settings):
     a = settings.analysis
-    c3 = F.figC3(settings)
+    c3 = figC3.compute(settings)
     assert c3.noise_std == pytest.approx({"NT quiescent": math.sqrt(2) * 0.01, "DT quiescent": 0.0,
                                           "DT noisy quiescent": math.sqrt(2e-4)})
     for bias in ("unbiased", "biased"):
-        for regime in F.QUIESCENT_REGIMES:
-            assert c3.examples[bias][regime].shape == (F.EXAMPLES_C3, a.quiescent_steps_kde, 2)
+        for regime in regimes.QUIESCENT_REGIMES:
+            assert c3.examples[bias][regime].shape == (figC3.EXAMPLES_C3, a.quiescent_steps_kde, 2)
             for key in ("total_variance", "mean_step_distance"):
                 _assert_per_seed(c3.results()["summary"][bias][regime][key])
     plt.close(_draw(c3))
@@ -128,7 +128,7 @@ def test_figC3_examples_and_summary(settings):
 
 def test_figC4_pools_per_trajectory_values_and_stores_them(settings):
     a = settings.analysis
-    c4 = F.figC4(settings)
+    c4 = figC4.compute(settings)
     res = c4.results()["step_distance"]
     for bias in ("unbiased", "biased"):
         assert list(res[bias]) == ["NT active", "NT quiescent", "DT active", "DT quiescent", "DT noisy quiescent"]
@@ -138,11 +138,11 @@ def test_figC4_pools_per_trajectory_values_and_stores_them(settings):
             assert all(len(v) == a.n_step_distance for v in per_seed.values())
             assert entry["median"] == pytest.approx(np.median(np.concatenate(list(per_seed.values()))))
         lo, hi = c4.ylim(bias)
-        assert lo == 0 and hi >= F.STEP_DISTANCE_YLIM[bias][1]
+        assert lo == 0 and hi >= figC4.STEP_DISTANCE_YLIM[bias][1]
         assert hi >= max(e["median"] for e in res[bias].values())
     # noiseless quiescence of a noiseless network is deterministic: the same steps for the same seed
-    again = F.regime_decoded(settings.networks("spatial", "noiseless_biased")[0], "DT quiescent", 4, 5, seed=0)[0]
-    assert np.array_equal(again, F.regime_decoded(settings.networks("spatial", "noiseless_biased")[0],
+    again = regimes.regime_decoded(settings.networks("spatial", "noiseless_biased")[0], "DT quiescent", 4, 5, seed=0)[0]
+    assert np.array_equal(again, regimes.regime_decoded(settings.networks("spatial", "noiseless_biased")[0],
                                                   "DT quiescent", 4, 5, seed=0)[0])
     plt.close(_draw(c4))
     write_results("figC4", c4.results(), settings)
@@ -154,12 +154,12 @@ def test_figC4_pools_per_trajectory_values_and_stores_them(settings):
 
 def test_figC5_angular_velocities(settings):
     a = settings.analysis
-    c5 = F.figC5(settings)
+    c5 = figC5.compute(settings)
     assert c5.noise_std == pytest.approx(math.sqrt(2) * 0.1)
-    assert len(c5.examples["active_biased"]) == min(F.HD_ACTIVE_EXAMPLE_STEPS, a.active_steps)
-    assert len(c5.examples["quiescent_biased"]) == len(c5.examples["quiescent_unbiased"]) == F.HD_QUIESCENT_STEPS
+    assert len(c5.examples["active_biased"]) == min(figC5.HD_ACTIVE_EXAMPLE_STEPS, a.active_steps)
+    assert len(c5.examples["quiescent_biased"]) == len(c5.examples["quiescent_unbiased"]) == figC5.HD_QUIESCENT_STEPS
     assert len(c5.velocity["active_biased"][0]) == a.n_kde * (a.active_steps - 1)
-    assert len(c5.velocity["quiescent_unbiased"][1]) == a.n_kde * (F.HD_QUIESCENT_STEPS - 1)
+    assert len(c5.velocity["quiescent_unbiased"][1]) == a.n_kde * (figC5.HD_QUIESCENT_STEPS - 1)
     means = c5.results()["angular_velocity_mean"]
     for run in ("active_biased", "quiescent_biased", "quiescent_unbiased"):
         _assert_per_seed(means[run])

@@ -13,9 +13,10 @@ def test_the_package_keeps_its_layers():
 
 
 def test_the_contract_can_fail(tmp_path):
-    """The same contract with two layers swapped (report below figures) is broken: the check reads real imports."""
+    """The same contract with two layers swapped (the registry below the figures it gathers) is broken: the check
+    reads real imports."""
     text = (ROOT / "pyproject.toml").read_text()
-    swapped = re.sub(r'"utils\.report",\n(\s*)"utils\.figures",', r'"utils.figures",\n\1"utils.report",', text)
+    swapped = re.sub(r'"utils\.registry",\n(\s*)"utils\.figures",', r'"utils.figures",\n\1"utils.registry",', text)
     assert swapped != text
     (tmp_path / "pyproject.toml").write_text(swapped)
     assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True) == 1

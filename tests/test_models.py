@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from utils import config as C
-from utils.baseline import baseline_forward
+from benchmarks.baseline import baseline_forward
 from utils.models import build_network, draw_noise
 from utils.tasks import sample_batch
 

@@ -39,6 +39,14 @@ def test_every_claim_has_a_check_and_every_check_a_claim():
     assert report.claims_for(registry.notebook("explore").figure) == []
 
 
+def test_each_figure_module_holds_the_checks_of_its_own_claims():
+    from utils import registry
+    claims = report.load_claims()
+    for module in registry.MODULES:
+        own = {c["id"] for c in claims if c["figure"] == module.NOTEBOOK.figure and c.get("group") != "inferred"}
+        assert set(module.CHECKS) == own, module.__name__
+
+
 def test_theory_rows_are_counted_and_shown_apart_from_the_paper_claims():
     rows = [{"id": "a", "figure": "fig1", "statement": "s", "threshold": "t", "value": "v", "per_seed": {},
              "verdict": "passed"},

@@ -175,12 +175,12 @@ def test_ext_conditions_passes_only_when_one_condition_meets_all_three_on_every_
     params = vars(ext_conditions.Sufficiency())
     fails = {"smooth far": {"0": _row(stationary=0.6), "1": _row(stationary=0.5)},
              "jumpy": {"0": _row(jumps=(0.1, 0.004), p99=(1.6, 0.17), stationary=0.7), "1": _row()}}
-    v = report.check_ext_conditions({"conditions": fails}, params)
+    v = report.CHECKS["ext-conditions"]({"conditions": fails}, params)
     assert not v.passed and "): smooth far, with" in v.value   # mean shortfall 2: stationary 3.5, 2.5 × the margin
     assert v.per_seed["smooth far"] == "trained all, smooth all, stationary none"
     assert v.per_seed["jumpy"] == "trained all, smooth seed 1, stationary seed 1"
     ok = fails | {"good": {"0": _row(), "1": _row(stationary=0.34)}}
-    v = report.check_ext_conditions({"conditions": ok}, params)
+    v = report.CHECKS["ext-conditions"]({"conditions": ok}, params)
     assert v.passed and v.value.endswith("good")
 
 
@@ -197,7 +197,7 @@ def test_the_released_baseline_raises_only_the_uniform_entries_by_log_2_2():
     matrix = [[0.3, 1, 0.15, 2, 3, 0.9]] + [[1.0] * 6 for _ in range(3)]
     fig2 = {"kl_rows": ["U^σ", "U", "B^σ", "B"], "kl_cols": cols, "kl_matrix": {"per_seed": {"0": matrix}}}
     params = {"kl_margin": 0.1}
-    assert not report.check_fig2_unbiased(fig2, params).passed            # 0.3 > 0.15 + 0.1
+    assert not report.CHECKS["fig2-unbiased"](fig2, params).passed            # 0.3 > 0.15 + 0.1
     shifted = report.released_uniform(fig2)
     assert shifted["kl_matrix"]["per_seed"]["0"][0][2] == pytest.approx(0.15 + math.log(2.2))
     assert shifted["kl_matrix"]["per_seed"]["0"][0][0] == 0.3 and matrix[0][2] == 0.15  # a copy

@@ -1,10 +1,10 @@
-"""Training, resuming and the model cache."""
+"""Training, resuming and the model cache (`utils.training`, the loop; `utils.cache`, the directories)."""
 import json
 
 import torch
 
 from utils import config as C
-from utils.training import get_model, load_model, run_dir_for, train
+from utils.cache import TrainedModel, get_model, load_model, run_dir_for, train
 
 
 def smoke_cfg(**over):
@@ -13,6 +13,7 @@ def smoke_cfg(**over):
 
 def test_training_reduces_the_loss(tmp_path):
     net = train(smoke_cfg(batches=60, save_every=60), tmp_path, progress=False)
+    assert isinstance(net, TrainedModel) and not hasattr(net.net, "metrics")   # nothing glued on the network
     assert net.metrics["test_loss"][-1] < net.metrics["test_loss"][0]
     assert net.metrics["test_batch"] == [0, 10, 20, 30, 40, 50, 60]
     assert len(net.metrics["train_loss"]) == 60
@@ -25,7 +26,7 @@ def test_resume_is_bitwise_identical(tmp_path):
     train(cfg, tmp_path / "resumed", progress=False, stop_after=10)
     assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "model.pt").exists()
     resumed = train(cfg, tmp_path / "resumed", progress=False)
-    a, b = straight.state_dict(), resumed.state_dict()
+    a, b = straight.net.state_dict(), resumed.net.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert straight.metrics == resumed.metrics
     assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
@@ -37,9 +38,9 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     assert ckpt["batch"] == 10 and "optimizer" in ckpt
     net = train(smoke_cfg(), tmp_path / "done", progress=False)
     state = torch.load(tmp_path / "done" / "model.pt", weights_only=True)
-    assert set(state) == set(net.state_dict())
+    assert set(state) == set(net.net.state_dict())
     loaded = load_model(tmp_path / "done")
-    assert loaded.run_config == smoke_cfg()
+    assert loaded.config == smoke_cfg() and loaded.seed == loaded.net.seed == 0
     assert json.loads((tmp_path / "done" / "config.json").read_text()) == C.to_dict(smoke_cfg())
 
 

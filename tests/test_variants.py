@@ -12,7 +12,7 @@ from utils.pipeline.workspace import Workspace, required_models
 from utils.figures import ext_constant_drive as D
 from utils.figures.base import FigureSettings
 from utils.models import build_network, draw_noise, noise_moments
-from utils.training import get_model, run_dir_for
+from utils.cache import get_model, run_dir_for
 
 
 def small(**over):

@@ -1,4 +1,4 @@
-"""Command line: `python -m utils {train,config,train-grid,figures,report,bench} ...` (see docs/usage.md)."""
+"""Command line: `python -m utils {train,config,train-grid,figures,report} ...` (see docs/usage.md)."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import json
 import sys
 
 from . import config as C
+from .cache import get_model
 from .pipeline import slurm
 
 
@@ -77,10 +78,6 @@ def build_parser() -> Parser:
     _seeds(p)
     _common(p)
 
-    p = sub.add_parser("bench", help="time training steps against a released-code-style baseline")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--repeats", type=positive_int, default=5)
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
     return parser
 
 
@@ -116,13 +113,12 @@ def _dispatch(args) -> int:
         if args.command == "config":
             print(json.dumps(C.to_dict(cfg), indent=2))
             return 0
-        from .training import get_model
-        net = get_model(args.task, args.condition, cfg.seed, args.preset, args.outputs, args.device,
+        model = get_model(args.task, args.condition, cfg.seed, args.preset, args.outputs, args.device,
                         progress=not args.quiet, **overrides)
-        m = net.metrics
+        m = model.metrics
         print(f"final test loss {m['test_loss'][-1]:.3e}, decoding error {m['test_decode_error'][-1]:.3e}",
               file=sys.stderr)
-        print(net.run_dir)
+        print(model.run_dir)
         return 0
     if args.command in ("train-grid", "figures"):
         from .pipeline.grid import train_grid
@@ -142,9 +138,6 @@ def _dispatch(args) -> int:
         C.get_preset(args.preset)
         return report.main(args.preset, args.outputs, C.variant_of(parse_overrides(args.overrides)),
                            C.parse_seeds(args.seeds))
-    if args.command == "bench":
-        from . import bench
-        return bench.main(as_json=args.json, repeats=args.repeats, device=args.device)
     raise AssertionError(args.command)
 
 

@@ -6,7 +6,7 @@ slices, stacks once and reads out after the loop: indexing a (B, T, N) tensor pe
 allocate a full-size zero gradient per step, which dominates a CPU step. The input projection W_in Δs is
 a (B, n_in) @ (n_in, N) product per step rather than one (B, T, N) tensor up front: no (B, T, N) drive
 and no (B, T, N) drive gradient to allocate, and each step adds the recurrent product to it in one
-`addmm` (see `python -m utils bench`).
+`addmm` (see `make bench`).
 """
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from .tasks import HeadDirectionCells, PlaceCells, input_size, make_cells
 
 
 def affine(c, x, w):
-    """c + x @ wᵀ in one BLAS call: `addmm` for one network (x (B, n)), `baddbmm` for a seed stack (x (k, B, n),
-    w (k, m, n); `utils.stacked`). On a CPU the two give the same bits for each seed."""
-    return torch.addmm(c, x, w.T) if x.ndim == 2 else torch.baddbmm(c, x, w.transpose(1, 2))
+    """c + x @ wᵀ in one BLAS call (`addmm`)."""
+    return torch.addmm(c, x, w.T)
 
 
 def rnn_step(h, drive, noise, w_rec, alpha: float):
@@ -71,9 +70,10 @@ class Network(nn.Module):
     with the cells it was trained on.
     """
 
-    def __init__(self, task: TaskConfig, model: ModelConfig, generator: torch.Generator):
+    def __init__(self, task: TaskConfig, model: ModelConfig, seed: int):
         super().__init__()
-        self.task_cfg, self.cfg = task, model
+        self.task_cfg, self.cfg, self.seed = task, model, seed
+        generator = torch.Generator().manual_seed(seed)  # weights and place-cell centres: same seed, same network
         n, n_in, n_out = model.n_rec, input_size(task), task.n_cells
         self.cells = make_cells(task, generator)
         gates = 3 if model.cell == "gru" else 1  # GRU input weights stack U_z, U_g, U_r
@@ -151,7 +151,7 @@ class Network(nn.Module):
 
 def build_network(task: TaskConfig, model: ModelConfig, seed: int) -> Network:
     """Weights and place-cell centres from one seeded generator: same seed, same network."""
-    return Network(task, model, torch.Generator().manual_seed(seed))
+    return Network(task, model, seed)
 
 
 __all__ = ["Network", "build_network", "rnn_step", "gru_step", "draw_noise", "noise_moments", "PlaceCells",

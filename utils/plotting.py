@@ -328,9 +328,14 @@ def plot_polar_trajectory(ax: Axes, bearings, color, lw: float = 0.8) -> Axes:
         ax.plot(theta, t, color=color, lw=lw)
         _start_end_markers(ax, theta[0], t[0], theta[-1], t[-1])
     ax.set_xticks(np.pi / 2 * np.arange(4), labels=["0", r"$\pi/2$", r"$\pi$", r"$-\pi/2$"])
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=2, integer=True))  # time steps; few, to stay off the lines
-    ax.tick_params(axis="y", labelsize=5)
-    ax.set_rlabel_position(112.5)
+    # Time circles without labels on them (a spiral crosses every angle, so any label sits on the line); the
+    # steps of the circles are named below the panel instead.
+    steps = max(len(b) for b in np.atleast_2d(bearings)) - 1
+    circles = [t for t in MaxNLocator(nbins=2, integer=True).tick_values(0, steps) if 0 < t < steps]
+    ax.set_yticks(circles, labels=[])
+    ax.set_ylim(0, steps)
+    ax.text(1.0, -0.02, f"grey circle{'s' if len(circles) > 1 else ''}: step {', '.join(f'{t:g}' for t in circles)}",
+            transform=ax.transAxes, ha="right", va="top", fontsize=5)
     ax.grid(lw=0.4)
     return ax
 

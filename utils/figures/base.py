@@ -21,9 +21,67 @@ import numpy as np
 
 from .. import config as C
 from .. import plotting as P
-from .. import registry
 from ..files import atomic_write_text
-from ..training import get_model, resolve_device
+from ..cache import TrainedModel, get_model
+from ..models import Network
+from ..training import resolve_device
+
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class Model:
+    """One trained network a notebook loads (each of its seeds): task, condition, config overrides."""
+    task: str
+    condition: str
+    overrides: tuple[tuple[str, Any], ...] = ()   # sorted (field, value) pairs, hashable
+    label: str = ""                               # how the notebook's panels name it
+
+    @classmethod
+    def of(cls, task: str, condition: str, label: str = "", **overrides: Any) -> "Model":
+        return cls(task, condition, tuple(sorted(overrides.items())), label)
+
+    @property
+    def key(self) -> tuple:
+        """What identifies the model apart from its seed (two notebooks sharing a model share its training)."""
+        return self.task, self.condition, self.overrides
+
+    def override_dict(self) -> dict[str, Any]:
+        return dict(self.overrides)
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """What a figure module declares (`NOTEBOOK`): its notebook, the models it loads, and how many seeds."""
+    name: str                       # `notebooks/<name>.ipynb`
+    models: tuple[Model, ...]
+    seeds: int | None = None        # the notebook uses only its first `seeds` seeds (None: the preset's)
+    figure: str = ""                # composed figure and results JSON name (default: `figure_name`)
+
+    def __post_init__(self):
+        if not self.figure:
+            object.__setattr__(self, "figure", figure_name(self.name))
+
+    @property
+    def path(self) -> Path:
+        return NOTEBOOK_DIR / f"{self.name}.ipynb"
+
+    def labelled(self) -> dict[str, Model]:
+        """label -> model, in the declared order (the notebook's panels and results use these labels)."""
+        return {m.label: m for m in self.models}
+
+
+def figure_name(notebook: str) -> str:
+    """`fig1_spatial_reactivation` -> `fig1`, `ext_temperature` -> `ext_temperature`."""
+    return notebook if notebook.startswith(("ext_", "explore")) else notebook.split("_")[0]
+
+
+SP, HD = "spatial", "head_direction"
+# The four SP networks of Fig. 2 (and C.3, C.4), and the same four for HD: noisy or not, unbiased or biased.
+SP_FOUR = tuple(Model.of(SP, c, label) for label, c in
+                (("U^σ", "noisy_unbiased"), ("U", "noiseless_unbiased"), ("B^σ", "noisy_biased"), ("B", "noiseless_biased")))
+HD_FOUR = tuple(Model.of(HD, m.condition, m.label) for m in SP_FOUR)
 
 
 @dataclass(frozen=True)
@@ -72,15 +130,23 @@ class FigureSettings:
         """The variant's config overrides, then the caller's (a notebook's own model choices win)."""
         return C.VARIANTS[self.variant] | overrides
 
-    def networks(self, task: str, condition: str, **overrides) -> list:
-        """The trained networks of one condition, one per seed (trained now if missing). Models of every variant
+    def trained(self, task: str, condition: str, **overrides) -> list[TrainedModel]:
+        """The trained models of one condition, one per seed (trained now if missing). Models of every variant
         share the preset's cache (`outputs/<preset>/models/`); their config hashes keep them apart."""
         return [get_model(task, condition, s, self.preset, self.outputs_dir, self.device,
                           **self.model_overrides(**overrides)) for s in self.seeds]
 
-    def seeded(self, model: registry.Model) -> list[tuple[int, Any]]:
+    def networks(self, task: str, condition: str, **overrides) -> list[Network]:
+        """The networks of `trained`, one per seed."""
+        return [m.net for m in self.trained(task, condition, **overrides)]
+
+    def trained_of(self, model: Model) -> list[TrainedModel]:
+        """The trained models of one registry model, for every seed of this notebook."""
+        return self.trained(model.task, model.condition, **model.override_dict())
+
+    def seeded(self, model: Model) -> list[tuple[int, Network]]:
         """(seed, network) of one registry model, for every seed of this notebook."""
-        return list(zip(self.seeds, self.networks(model.task, model.condition, **model.override_dict())))
+        return [(m.seed, m.net) for m in self.trained_of(model)]
 
     @property
     def result_set(self) -> str:
@@ -90,6 +156,12 @@ class FigureSettings:
     @property
     def figures_dir(self) -> Path:
         return self.outputs_dir / self.result_set / "figures"
+
+
+def share_beyond(values: np.ndarray, limits: tuple[float, float]) -> float:
+    """The fraction of `values` outside the closed interval `limits` (what a panel with the paper's axis hides)."""
+    v = np.asarray(values, dtype=float).ravel()
+    return float(np.mean((v < limits[0]) | (v > limits[1])))
 
 
 def _jsonable(x: Any) -> Any:

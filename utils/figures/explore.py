@@ -18,8 +18,12 @@ from .. import config as C
 from .. import plotting as P
 from ..circular import circle_grid, circular_kl, vonmises_kde
 from ..models import Network
-from ..training import get_model
-from .base import Figure, FigureSettings
+from ..cache import get_model
+from .base import Figure, FigureSettings, Model, Notebook, SP
+from ..claims import Check
+
+# The network the explorer opens with (any other is trained on demand); one seed.
+NOTEBOOK = Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), seeds=1)
 
 
 def explore_noise_std(net: Network, noise_scale: float) -> float:
@@ -107,7 +111,7 @@ def compute(settings: FigureSettings, task: str, condition: str, seed: int, nois
         raise C.ConfigError(f"steps must be an integer >= 2, got {steps!r}")
     a = settings.analysis
     net = get_model(task, condition, seed, settings.preset, settings.outputs_dir, settings.device, progress=progress,
-                    **settings.model_overrides())
+                    **settings.model_overrides()).net
     std = explore_noise_std(net, noise_scale)
     act = A.active_run(net, a.n_kde, a.active_steps, seed).decoded
     q = A.quiescent_run(net, a.n_kde, steps, std, seed, keep_states=False).decoded
@@ -180,6 +184,10 @@ def widget(settings: FigureSettings, view: ExploreView):
     # callbacks and shows the same output's static image of the starting view instead.
     display(box._repr_mimebundle_() | {"image/png": view_png(view)}, raw=True)
     return box
+
+
+# claim id (data/claims.yaml) -> its check: none, the explorer makes no claim
+CHECKS: dict[str, Check] = {}
 
 
 __all__ = ["explore_noise_std", "ExploreView", "compute", "draw_view", "view_png", "widget"]

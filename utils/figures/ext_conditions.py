@@ -34,10 +34,25 @@ from .. import analysis as A
 from .. import attractors as AT
 from .. import config as C
 from .. import plotting as P
-from .. import registry
 from .. import steady_state as S
+from ..cache import TrainedModel
 from ..models import Network
-from .base import Figure, FigureSettings
+from .base import HD, SP, Figure, FigureSettings, Model, Notebook
+from ..claims import Check, Params, Verdict, fmt
+
+# The map of conditions (SP noisy unbiased). Every row sets the bias and noise kind, so the map is the same networks
+# under every model variant; rows that other notebooks train share their cache entries. Then Fig. 3's HD network.
+NOTEBOOK = Notebook("ext_conditions", (
+    Model.of(SP, "noisy_unbiased", "default", recurrent_bias=True, noise_kind="gaussian"),
+    Model.of(SP, "noisy_unbiased", "as written", recurrent_bias=False, noise_kind="gaussian"),
+    Model.of(SP, "noisy_unbiased", "as released", recurrent_bias=False, noise_kind="uniform"),
+    Model.of(SP, "noisy_unbiased", "σ²Δt 1e-5", recurrent_bias=True, noise_kind="gaussian", noise_std=math.sqrt(1e-5)),
+    Model.of(SP, "noisy_unbiased", "σ²Δt 3e-4", recurrent_bias=True, noise_kind="gaussian", noise_std=math.sqrt(3e-4)),
+    Model.of(SP, "noisy_unbiased", "σ²Δt 1e-3", recurrent_bias=True, noise_kind="gaussian", noise_std=math.sqrt(1e-3)),
+    Model.of(SP, "noisy_unbiased", "300-step trials", recurrent_bias=True, noise_kind="gaussian", steps=300),
+    Model.of(SP, "noisy_unbiased", "256 units", recurrent_bias=True, noise_kind="gaussian", n_rec=256),
+    Model.of(HD, "noisy_unbiased", "HD U^σ"),
+), seeds=2)
 
 ALPHAS = (1.0, math.sqrt(2), 2.0, 3.0)        # quiescent noise std / trained std; √2 is every row's base run
 ALPHA_NETWORKS = ("default", "as written")     # the rows whose networks are also run at every α
@@ -122,11 +137,11 @@ def attractor_summary(att: AT.Attractors) -> dict[str, Any]:
             "spectral_radius": att.radius, "speed": att.speeds, "basin": att.basin, "unassigned": att.unassigned}
 
 
-def long_run(net: Network, settings: FigureSettings, seed: int, alpha: float = math.sqrt(2),
+def long_run(model: TrainedModel, settings: FigureSettings, alpha: float = math.sqrt(2),
              attractors: AT.Attractors | None = None) -> tuple[dict[str, Any], AT.Attractors]:
     """Every number of one network at quiescent noise α × its trained std (see the module docstring), and its
     attractors (searched here unless given: they do not depend on α, except through a uniform noise's mean)."""
-    a = settings.analysis
+    net, seed, a = model.net, model.seed, settings.analysis
     window, steady = max(2, a.quiescent_steps_kl // 2), 4 * a.quiescent_steps_kl
     circular = net.task_cfg.name != "spatial"
     bins = S.bins_for(net.task_cfg)
@@ -147,7 +162,7 @@ def long_run(net: Network, settings: FigureSettings, seed: int, alpha: float = m
     jump = None if circular else A.JUMP_LENGTH
     out = {
         "alpha": alpha, "quiescent_noise_std": run.noise_std,
-        "decoding_mse": float(net.metrics["test_decode_error"][-1]),
+        "decoding_mse": float(model.metrics["test_decode_error"][-1]),
         "steps_active": A.step_statistics(act.decoded, circular, jump),
         "steps_quiescent": A.step_statistics(q[:, :a.quiescent_steps_kl], circular, jump),
         "window": window, "kl_windows": windows.kl, "settled_at": windows.settled_at,
@@ -360,9 +375,10 @@ def compute(settings: FigureSettings, sufficiency: Sufficiency = Sufficiency()) 
     `ALPHAS`, and the HD network (see the module docstring); seeds: the notebook's."""
     conditions: dict[str, dict[int, dict[str, Any]]] = {}
     hd: dict[int, dict[str, Any]] = {}
-    for model in registry.notebook("ext_conditions").models:
-        for seed, net in settings.seeded(model):
-            base, att = long_run(net, settings, seed)
+    for model in NOTEBOOK.models:
+        for trained in settings.trained_of(model):
+            seed = trained.seed
+            base, att = long_run(trained, settings)
             if model.task != "spatial":
                 hd[seed] = base
                 continue
@@ -372,10 +388,80 @@ def compute(settings: FigureSettings, sufficiency: Sufficiency = Sufficiency()) 
                     if not math.isclose(alpha, math.sqrt(2)):
                         # The attractors of α = √2: the same network (a uniform noise's mean would differ).
                         conditions.setdefault(row_label(model.label, alpha), {})[seed] = long_run(
-                            net, settings, seed, alpha, att)[0]
-    order = [m.label for m in registry.notebook("ext_conditions").models if m.task == "spatial"]
+                            trained, settings, alpha, att)[0]
+    order = [m.label for m in NOTEBOOK.models if m.task == "spatial"]
     order += [row_label(n, a) for n in ALPHA_NETWORKS for a in ALPHAS if not math.isclose(a, math.sqrt(2))]
     return Conditions({k: conditions[k] for k in order if k in conditions}, hd, sufficiency)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def _criteria_met(rule: Sufficiency, rows: dict[str, dict]) -> dict[str, list[str]]:
+    """Criterion -> the seeds on which a condition meets it."""
+    return {name: [s for s, v in rows.items() if getattr(rule, name)(v)]
+            for name in ("trained", "smooth", "stationary")}
+
+
+def check_ext_steady_state(r: dict, p: Params) -> Verdict:
+    rows = r["conditions"]["default"]   # seed -> numbers of the default network (utils/figures/ext_conditions.py)
+    ok = {s: v["kl_stationary"] <= v["kl_uniform"] + p["kl_margin"] for s, v in rows.items()}
+    mean = lambda key: float(np.mean([v[key] for v in rows.values()]))  # noqa: E731
+    settled = [v["settled_at"] for v in rows.values()]
+    first = next(iter(rows.values()))
+    hd = r.get("hd", {})
+    hd_text = ("; HD (Fig. 3's network): stationary " + ", ".join(fmt(v["kl_stationary"]) for v in hd.values())
+               + " vs 𝒰 " + ", ".join(fmt(v["kl_uniform"]) for v in hd.values())) if hd else ""
+    return Verdict(all(ok.values()),
+                   f"stationary {fmt(mean('kl_stationary'))} vs 𝒰 {fmt(mean('kl_uniform'))}; windows: first "
+                   f"{fmt(mean('kl_first_window'))}, last {fmt(mean('kl_last_window'))} "
+                   f"({'settled' if all(x is not None for x in settled) else 'not settled'} within "
+                   f"{first['window'] * len(first['kl_windows'])} steps)"
+                   + hd_text,
+                   {s: f"stationary {fmt(v['kl_stationary'])} vs 𝒰 {fmt(v['kl_uniform'])}, windows "
+                       f"{fmt(v['kl_first_window'])} → {fmt(v['kl_last_window'])}, MSM lag {v['msm']['lag']}, "
+                       f"CK error {fmt(v['msm']['ck_error'])}" for s, v in rows.items()})
+
+
+def check_ext_attractors(r: dict, p: Params) -> Verdict:
+    rows = r["conditions"]["default"]
+    occ = {s: v["attractor_occupancy"] for s, v in rows.items()}
+    ok = {s: o["late"] >= o["active"] + p["min_occupancy_gain"] for s, o in occ.items()}
+    mean = lambda key: float(np.mean([o[key] for o in occ.values()]))  # noqa: E731
+    count = float(np.mean([v["attractors"]["count"] for v in rows.values()]))
+    return Verdict(all(ok.values()),
+                   f"{count:.3g} attractors; share near one: active {fmt(mean('active'))}, early quiescence "
+                   f"{fmt(mean('early'))}, late {fmt(mean('late'))} (uniform box {fmt(mean('uniform'))})",
+                   {s: f"{v['attractors']['count']} attractors, {fmt(occ[s]['active'])} → {fmt(occ[s]['early'])} → "
+                       f"{fmt(occ[s]['late'])}" for s, v in rows.items()})
+
+
+def check_ext_conditions(r: dict, p: Params) -> Verdict:
+    rule = Sufficiency(**p)
+    def seeds_text(label: str, seeds: list[str]) -> str:
+        return "all" if len(seeds) == len(r["conditions"][label]) else "seed " + "/".join(seeds) if seeds else "none"
+
+    met = {label: _criteria_met(rule, rows) for label, rows in r["conditions"].items()}
+    per_seed = {label: ", ".join(f"{name} {seeds_text(label, seeds)}" for name, seeds in m.items())
+                for label, m in met.items()}
+    passing = [label for label, rows in r["conditions"].items() if all(rule.meets(v) for v in rows.values())]
+    if passing:
+        return Verdict(True, "all three on every seed: " + ", ".join(passing), per_seed)
+    shortfall = {label: float(np.mean([rule.shortfall(v) for v in rows.values()]))
+                 for label, rows in r["conditions"].items()}
+    closest = min(shortfall, key=shortfall.get)
+    rows = r["conditions"][closest]
+    mean = lambda f: float(np.mean([f(v) for v in rows.values()]))  # noqa: E731
+    return Verdict(False, f"none; closest (smallest shortfall {fmt(shortfall[closest])}): {closest}, with p99 step "
+                          f"{mean(lambda v: v['steps_quiescent']['p99'] / v['steps_active']['p99']):.2f} × active, "
+                          f"steps > 0.2 m {mean(lambda v: v['steps_quiescent']['jump_fraction']):.2%} vs active "
+                          f"{mean(lambda v: v['steps_active']['jump_fraction']):.2%}, stationary KL "
+                          f"{fmt(mean(lambda v: v['kl_stationary']))} vs 𝒰 {fmt(mean(lambda v: v['kl_uniform']))}, "
+                          f"decoding MSE {fmt(mean(lambda v: v['decoding_mse']))}", per_seed)
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"ext-steady-state": check_ext_steady_state, "ext-attractors": check_ext_attractors, "ext-conditions": check_ext_conditions}
 
 
 __all__ = ["ALPHAS", "ALPHA_NETWORKS", "Sufficiency", "Search", "long_run", "attractor_summary", "Conditions",

@@ -26,10 +26,14 @@ from matplotlib.axes import Axes
 from .. import analysis as A
 from .. import config as C
 from .. import plotting as P
-from .. import registry
+from ..cache import TrainedModel
 from ..models import Network, noise_moments
 from ..score import score_alignment
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from ..claims import Check, Params, Verdict, fmt
+
+NOTEBOOK = Notebook("ext_constant_drive", tuple(Model.of(task, "noisy_unbiased", label, **spec) for task in C.TASKS
+                                                  for label, spec in C.CONSTANT_DRIVE_MODELS.items()), seeds=2)
 
 MODELS = list(C.CONSTANT_DRIVE_MODELS)   # the four models' labels, in the order of the panels and colours
 TASK_LABEL = {"spatial": "SP", "head_direction": "HD"}
@@ -88,8 +92,9 @@ class ModelRun:
     example: np.ndarray | None            # SP: a few decoded quiescent trajectories
 
 
-def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool = False) -> ModelRun:
+def measure(model: TrainedModel, analysis: C.AnalysisConfig, example: bool = False) -> ModelRun:
     """Every number of one network (see the module docstring); quiescence is noise √2 × the trained std."""
+    net, seed = model.net, model.seed
     circular = net.task_cfg.name == "head_direction"
     act = A.active_run(net, analysis.n_kde, analysis.active_steps, seed)
     qui = A.quiescent_run(net, analysis.n_kde, analysis.quiescent_steps_kl, "scaled", seed)
@@ -111,7 +116,7 @@ def measure(net: Network, analysis: C.AnalysisConfig, seed: int, example: bool =
         variance = A.total_variance(long.decoded, burn_in=analysis.variance_steps // 2)
     cosine = float(np.median(score_alignment(net, analysis.n_kde, analysis.active_steps, seed, active=act).cosine))
     return ModelRun(
-        decode_error=float(net.metrics["test_decode_error"][-1]),
+        decode_error=float(model.metrics["test_decode_error"][-1]),
         steps_active=A.step_statistics(act.decoded, circular, jump),
         steps_quiescent=A.step_statistics(qui.decoded, circular, jump),
         norm_active=float(A.hidden_norm(act.hidden).mean()), norm_quiescent=A.hidden_norm(qui.hidden),
@@ -253,8 +258,10 @@ def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
             ax.plot(np.repeat(quarters[None], len(kl), axis=0).ravel(), kl.ravel(), ".", color=COLORS[label], ms=2)
             # 𝒰 against this model's own active distribution (models that have not learnt the task differ)
             ax.axhline(np.mean([r.kl_uniform for r in by_seed.values()]), color=COLORS[label], lw=0.6, ls=":")
+        # A short title: a long one reaches over the panel letter at the axes' top-left corner.
         ax.set(xticks=quarters, xlabel="quarter of the quiescent run", ylabel="KL(quiescent ‖ active) (nats)",
-               yscale="log", title=f"{title}: by quarter (dotted: $\\mathcal{{U}}$)")
+               yscale="log", title=f"{title}: KL by quarter")
+        ax.text(0.03, 0.97, "dotted: $\\mathcal{U}$", transform=ax.transAxes, ha="left", va="top", fontsize=7)
     return draw
 
 
@@ -262,12 +269,41 @@ def compute(settings: FigureSettings, tasks=C.TASKS) -> ConstantDrive:
     """Every model of the notebook's registry row whose task is in `tasks`, every seed of `settings`; the first
     seed's SP runs keep example trajectories."""
     runs: dict[str, dict[str, dict[int, ModelRun]]] = {}
-    for model in registry.notebook("ext_constant_drive").models:
+    for model in NOTEBOOK.models:
         if model.task in tasks:
             runs.setdefault(model.task, {})[model.label] = {
-                seed: measure(net, settings.analysis, seed, example=i == 0)
-                for i, (seed, net) in enumerate(settings.seeded(model))}
+                trained.seed: measure(trained, settings.analysis, example=i == 0)
+                for i, trained in enumerate(settings.trained_of(model))}
     return ConstantDrive(runs)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_ext_constant_drive(r: dict, p: Params) -> Verdict:
+    default, as_written = list(C.CONSTANT_DRIVE_MODELS)[:2]
+    ok, parts, per_seed = True, [], {}
+    for task, short in (("spatial", "SP"), ("head_direction", "HD")):
+        def p99_ratio(label):
+            m = r[task][label]
+            return {s: q / m["steps_active"]["p99"]["per_seed"][s] for s, q in m["steps_quiescent"]["p99"]["per_seed"].items()}
+        homogeneous = r[task][as_written]["homogeneity_error"]["2"]["per_seed"]
+        broken = r[task][default]["homogeneity_error"]["2"]["per_seed"]
+        smooth, jumpy = p99_ratio(default), p99_ratio(as_written)
+        ok &= (all(v <= p["max_error_without_bias"] for v in homogeneous.values())
+               and all(v >= p["min_error_with_bias"] for v in broken.values())
+               and all(v <= p["max_p99_ratio"] for v in smooth.values()))
+        parts.append(f"{short}: homogeneity error without bias {fmt(max(homogeneous.values()))}, with bias "
+                     f"{fmt(min(broken.values()))}; p99 step q/a with bias {fmt(np.mean(list(smooth.values())))}, "
+                     f"without {fmt(np.mean(list(jumpy.values())))}")
+        for s in smooth:
+            per_seed[f"{short} {s}"] = (f"error {fmt(homogeneous[s])} / {fmt(broken[s])}, "
+                                        f"p99 q/a {fmt(smooth[s])} / {fmt(jumpy[s])}")
+    return Verdict(ok, "; ".join(parts), per_seed)
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"ext-constant-drive": check_ext_constant_drive}
 
 
 __all__ = ["MODELS", "expected_update", "homogeneity_error", "ModelRun", "measure", "ConstantDrive", "compute"]

@@ -14,10 +14,12 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from .. import registry
 from ..circular import CIRCLE_BINS, VM_KAPPA, circle_grid, circular_kl, uniform_circle, vonmises_kde
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import HD_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
 from .fig2 import KL_COLS
+from ..claims import Check, Params, Verdict, fmt, kl_entry, mean_of, unbiased_holds
+
+NOTEBOOK = Notebook("ext_hd_metrics", HD_FOUR, seeds=2)  # beyond the paper: the first two seeds
 
 # Columns: the four networks' quiescence (the registry's labels) with the baselines where Fig. 2e has them.
 COLUMNS = KL_COLS  # the columns of Fig. 2e: the four networks, the uniform density 𝒰, the untrained R^σ
@@ -101,7 +103,7 @@ def compute(settings: FigureSettings, kappa: float = VM_KAPPA) -> HDMetrics:
     uniform density on the circle 𝒰 and the U^σ network before training in noisy quiescence (R^σ); every
     density a von Mises KDE of concentration `kappa`, KL by quadrature on the circle."""
     a = settings.analysis
-    nets = {m.label: settings.seeded(m) for m in registry.notebook("ext_hd_metrics").models}
+    nets = {m.label: settings.seeded(m) for m in NOTEBOOK.models}
     rows = list(nets)
     matrices, hist_kl = [], {r: {} for r in rows}
     densities: dict[str, np.ndarray] = {}
@@ -124,6 +126,31 @@ def compute(settings: FigureSettings, kappa: float = VM_KAPPA) -> HDMetrics:
             densities = ({f"{k} active": v for k, v in act.items()}
                          | {f"{k} quiescent": qui[k] for k in COLUMNS if k != "𝒰"})
     return HDMetrics(list(settings.seeds), kappa, rows, np.array(matrices), hist_kl, densities, noise_std)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_ext_hd_kl(r: dict, p: Params) -> Verdict:
+    parts, ok = [], True
+    for row in ("U^σ", "B^σ"):
+        own, uniform, random = kl_entry(r, row, row)[0], kl_entry(r, row, "𝒰")[0], kl_entry(r, row, "R^σ")[0]
+        ok &= unbiased_holds(own, uniform, p["kl_margin"])
+        parts.append(f"{row}: {fmt(own)} vs 𝒰 {fmt(uniform)}, R^σ {fmt(random)}")
+    return Verdict(ok, "; ".join(parts), {s: fmt(v) for s, v in kl_entry(r, "U^σ", "U^σ")[1].items()})
+
+
+def check_ext_hd_rows(r: dict, p: Params) -> Verdict:
+    pairs = {"U^σ_a": (kl_entry(r, "U^σ", "B^σ")[0], kl_entry(r, "U^σ", "U^σ")[0]),
+             "B^σ_a": (kl_entry(r, "B^σ", "U^σ")[0], kl_entry(r, "B^σ", "B^σ")[0])}
+    ok = all(abs(cross - own) <= p["max_cross_gap"] for cross, own in pairs.values())
+    return Verdict(ok, "; ".join(f"row {k}: cross {fmt(c)} vs own {fmt(o)}" for k, (c, o) in pairs.items())
+                   + f"; spread across rows {fmt(mean_of(r['row_spread']))}, across columns "
+                     f"{fmt(mean_of(r['column_spread']))}")
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"ext-hd-kl": check_ext_hd_kl, "ext-hd-rows": check_ext_hd_rows}
 
 
 __all__ = ["COLUMNS", "HDMetrics", "compute"]

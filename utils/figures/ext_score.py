@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 import numpy as np
+from matplotlib.lines import Line2D
 from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from .. import registry
 from ..score import SCORE_EVAL, SCORE_KS, SCORE_PCS, ScoreAlignment, score_alignment
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import HD, SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from ..claims import Check, Params, Verdict, fmt, mean_of
+
+NOTEBOOK = Notebook("ext_score", (Model.of(SP, "noisy_unbiased", "SP U^σ"), Model.of(SP, "noiseless_unbiased", "SP U"),
+                                Model.of(HD, "noisy_unbiased", "HD U^σ"), Model.of(HD, "noiseless_unbiased", "HD U")), seeds=2)
 
 # How each kind of network is drawn and named: label suffix -> (colour, legend name).
 STYLES = {"U^σ": (P.QUIESCENT, "noisy-trained"), "U": (P.NOISELESS, "noiseless-trained"),
@@ -142,12 +146,16 @@ class Score(Figure):
         ax.axhline(0, color="black", lw=0.5)
         linthresh = 1e-6
         ax.set_yscale("symlog", linthresh=linthresh)
-        lo = min(min(a.slope for v in self.alignments.values() for a in v.values()), 0)
-        if lo >= 0:
-            ax.set_ylim(bottom=-linthresh)
+        slopes = [a.slope for v in self.alignments.values() for a in v.values()]
+        # Room above the largest slope (a point on the frame is cut in half) and below zero if none is negative.
+        ax.set_ylim(bottom=-linthresh if min(slopes) >= 0 else None, top=max(max(slopes), linthresh) * 10)
         ax.set_xticks(np.arange(len(labels)), [P.tex(lab) for lab in labels], rotation=45, ha="right")
         ax.set_ylabel("slope of drift on score")
-        ax.set_title(r"— theory $\sigma^2\Delta t$,  ··· equilibrium $\frac{1}{2}\sigma^2\Delta t$", fontsize=5)
+        # The key inside the panel, below the points, not in a title line that reaches the panel letter.
+        ax.legend(handles=[Line2D([], [], color=P.THEORY, lw=1, label=r"theory $\sigma^2\Delta t$"),
+                           Line2D([], [], color=P.THEORY, lw=0.6, ls=":",
+                                  label=r"equilibrium $\frac{1}{2}\sigma^2\Delta t$")],
+                  fontsize=5, loc="lower right", frameon=False)
 
 
 def compute(settings: FigureSettings, k: int = SCORE_PCS, n_eval: int = SCORE_EVAL, ks=SCORE_KS) -> Score:
@@ -156,7 +164,7 @@ def compute(settings: FigureSettings, k: int = SCORE_PCS, n_eval: int = SCORE_EV
     a = settings.analysis
     out: dict[str, dict[int, ScoreAlignment]] = {}
     groups = {}
-    for model in registry.notebook("ext_score").models:
+    for model in NOTEBOOK.models:
         label = model.label
         groups[label] = f"{model.task}/{model.condition}"
         nets = settings.seeded(model)
@@ -168,6 +176,37 @@ def compute(settings: FigureSettings, k: int = SCORE_PCS, n_eval: int = SCORE_EV
                                                     k, n_eval, ks) for seed, net in nets}
     order = [f"{t} {g}" for t in ("SP", "HD") for g in STYLES]
     return Score(k, tuple(ks), groups, {lab: out[lab] for lab in order if lab in out})
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_ext_score_cosine(r: dict, p: Params) -> Verdict:
+    med, shuf = r["median_cosine"], r["median_cosine_shuffled"]
+    ok, parts = True, []
+    for task in ("SP", "HD"):
+        trained, control, untrained = mean_of(med[f"{task} U^σ"]), mean_of(shuf[f"{task} U^σ"]), mean_of(med[f"{task} R^σ"])
+        ok &= trained >= control + p["margin_over_shuffled"] and trained >= untrained + p["margin_over_untrained"]
+        parts.append(f"{task}: {fmt(trained)} vs shuffled {fmt(control)}, untrained {fmt(untrained)}, "
+                     f"noiseless {fmt(mean_of(med[f'{task} U']))}")
+    return Verdict(ok, "; ".join(parts),
+                   {s: ", ".join(f"{t} {fmt(med[f'{t} U^σ']['per_seed'][s])}" for t in ("SP", "HD"))
+                    for s in med["SP U^σ"]["per_seed"]})
+
+
+def check_ext_score_slope(r: dict, p: Params) -> Verdict:
+    ratio = {t: mean_of(r["slope_over_theory"][f"{t} U^σ"]) for t in ("SP", "HD")}
+    f = p["factor_squared"]   # the band [1/√f, √f] around the theory's 1
+    ok = all(f ** -0.5 <= v <= f ** 0.5 for v in ratio.values())
+    parts = [f"{t}: slope/σ²Δt {v:.2f} (untrained {mean_of(r['slope_over_theory'][f'{t} R^σ']):.2f}; noiseless slope "
+             f"{fmt(mean_of(r['slope'][f'{t} U']))})" for t, v in ratio.items()]
+    return Verdict(ok, "; ".join(parts),
+                   {s: ", ".join(f"{t} {r['slope_over_theory'][f'{t} U^σ']['per_seed'][s]:.2f}" for t in ratio)
+                    for s in r["slope_over_theory"]["SP U^σ"]["per_seed"]})
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"ext-score-cosine": check_ext_score_cosine, "ext-score-slope": check_ext_score_slope}
 
 
 __all__ = ["Score", "compute"]

@@ -22,9 +22,12 @@ from .. import analysis as A
 from .. import circular
 from .. import config as C
 from .. import plotting as P
-from .. import registry
 from ..models import Network
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import HD, SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from ..claims import Check, Params, Verdict, fmt, seed_mean
+
+NOTEBOOK = Notebook("ext_temperature", (Model.of(SP, "noisy_unbiased", "SP U^σ"), Model.of(SP, "noisy_biased", "SP B^σ"),
+                                      Model.of(HD, "noisy_unbiased", "HD U^σ")), seeds=2)
 
 ALPHAS = (0.0, 0.5, 1.0, math.sqrt(2), 2.0, 3.0)  # quiescent noise std / trained std (√2: Langevin-exact)
 PRED_GRID = 64         # SP predictions: cells across the box (3.4 cm at 2.2 m, ~¼ of the KDE bandwidth)
@@ -319,11 +322,44 @@ def _measured(ax: Axes, x, values, color=P.QUIESCENT, label="measured", marker="
 
 def compute(settings: FigureSettings, alphas=ALPHAS) -> Temperature:
     """`temperature_sweep` for every seed's network of each model of the notebook's registry row."""
-    models = registry.notebook("ext_temperature").models
+    models = NOTEBOOK.models
     sweeps = {m.label: {seed: temperature_sweep(net, settings.analysis, seed, alphas)
                         for seed, net in settings.seeded(m)} for m in models}
     return Temperature(tuple(alphas), {m.label: f"{m.task}/{m.condition}" for m in models}, sweeps,
                        settings.analysis.quiescent_steps_kl // 2)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def _alpha_star(kl: np.ndarray, labels: list[str]) -> str:
+    return "none" if np.all(np.isnan(kl)) else labels[int(np.nanargmin(kl))]
+
+
+def check_ext_temperature_min(r: dict, p: Params) -> Verdict:
+    labels = r["alpha_labels"]
+    star = {c: _alpha_star(seed_mean(r["kl"][c]), labels) for c in r["kl"]}
+    per_seed = {s: ", ".join(f"{c} {_alpha_star(np.array([np.nan if x is None else x for x in r['kl'][c]['per_seed'][s]], float), labels)}"
+                             for c in r["kl"]) for s in next(iter(r["kl"].values()))["per_seed"]}
+    return Verdict(all(v == p["alpha_star"] for v in star.values()),
+                   "; ".join(f"{c}: α* = {v}" for c, v in star.items()), per_seed)
+
+
+def check_ext_temperature_fit(r: dict, p: Params) -> Verdict:
+    positive = [i for i, a in enumerate(r["alphas"]) if a > 0]
+    parts, ok = [], True
+    for c in r["kl"]:
+        gap = np.abs(seed_mean(r["kl"][c]) - seed_mean(r["kl_predicted_estimator"][c]))[positive]
+        with np.errstate(all="ignore"):  # α = 0 predicts variance 0; it is left out
+            ratio = (seed_mean(r["variance"][c]) / seed_mean(r["variance_predicted"][c]))[positive]
+        ok &= bool(np.all(gap <= p["max_kl_gap"])
+                   and np.all((ratio >= p["min_variance_ratio"]) & (ratio <= p["max_variance_ratio"])))
+        parts.append(f"{c}: max |ΔKL| {fmt(np.nanmax(gap))}, variance ×{np.nanmin(ratio):.2f}–{np.nanmax(ratio):.2f}")
+    return Verdict(ok, "; ".join(parts))
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"ext-temperature-min": check_ext_temperature_min, "ext-temperature-fit": check_ext_temperature_fit}
 
 
 __all__ = ["ALPHAS", "alpha_label", "tempered", "Prediction", "sp_prediction", "hd_prediction", "TemperatureSweep",

@@ -15,9 +15,20 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from .. import registry
 from ..models import noise_moments
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from ..claims import Check, Params, Verdict, fmt, mean_of, seed_mean
+
+# Per-step noise variance σ²Δt = noise_std². "0" and "1e-4" are the noiseless_unbiased / noisy_unbiased networks of
+# the figures; "uniform" is the released code's model: noise U[0, 1) · 0.01 (mean 0.005, variance 1e-4 / 12) and
+# no bias, the "as released" row of ext_constant_drive. Beyond the paper: the first two seeds.
+NOTEBOOK = Notebook("ext_training_noise", (
+    Model.of(SP, "noiseless_unbiased", "0"),
+    Model.of(SP, "noisy_unbiased", "1e-5", noise_std=math.sqrt(1e-5)),
+    Model.of(SP, "noisy_unbiased", "1e-4"),
+    Model.of(SP, "noisy_unbiased", "1e-3", noise_std=math.sqrt(1e-3)),
+    Model.of(SP, "noisy_unbiased", "uniform", noise_kind="uniform", recurrent_bias=False),
+), seeds=2)
 
 
 @dataclass
@@ -76,22 +87,40 @@ def compute(settings: FigureSettings) -> TrainingNoise:
     Fig. 2f total variance (`n_variance` × `variance_steps`, first half dropped)."""
     a = settings.analysis
     info, err, kl, var = {}, {}, {}, {}
-    for model in registry.notebook("ext_training_noise").models:
+    for model in NOTEBOOK.models:
         label = model.label
         err[label], kl[label], var[label] = {}, {}, {}
-        for seed, net in settings.seeded(model):
+        for trained in settings.trained_of(model):
+            seed, net = trained.seed, trained.net
             std, kind = net.cfg.noise_std, net.cfg.noise_kind
             mean, variance = noise_moments(std, kind)
             info[label] = {"condition": model.condition, "overrides": model.override_dict(), "noise_std": std,
                            "noise_kind": kind, "noise_mean": mean, "noise_variance": variance,
                            "quiescent_noise_std": math.sqrt(2) * std}
-            err[label][seed] = float(net.metrics["test_decode_error"][-1])
+            err[label][seed] = float(trained.metrics["test_decode_error"][-1])
             act = A.active_run(net, a.n_kde, a.active_steps, seed).decoded
             q = A.quiescent_run(net, a.n_kde, a.quiescent_steps_kl, "scaled", seed, keep_states=False).decoded
             kl[label][seed] = A.kl_divergence_or_nan(q, A.kde(act), a.kl_samples, seed)
             long = A.quiescent_run(net, a.n_variance, a.variance_steps, "scaled", seed, keep_states=False).decoded
             var[label][seed] = A.total_variance(long, burn_in=a.variance_steps // 2)
     return TrainingNoise(info, err, kl, var)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_ext_training_noise(r: dict, p: Params) -> Verdict:
+    kl = {k: float(seed_mean(v)[0]) for k, v in r["kl"].items()}
+    noisy = [kl[k] for k in ("1e-5", "1e-4", "1e-3")]   # the non-zero Gaussian levels of the experiment
+    spread = max(noisy) - min(noisy)
+    mse = {k: mean_of(v) for k, v in r["decode_error"].items()}
+    return Verdict(spread <= p["max_kl_range"], ", ".join(f"{k} {fmt(v)}" for k, v in kl.items())
+                   + f" (range over σ²Δt > 0 {fmt(spread)}); decoding MSE "
+                   + ", ".join(f"{k} {fmt(v)}" for k, v in mse.items()))
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"ext-training-noise": check_ext_training_noise}
 
 
 __all__ = ["TrainingNoise", "compute"]

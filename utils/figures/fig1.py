@@ -13,13 +13,16 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from .. import registry
+from ..cache import TrainedModel
 from ..config import AnalysisConfig
 from ..models import Network
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
 from .runs import (DecodedRuns, DensityMaps, Example, StepLengths, by_seed, decoded_runs_over_seeds, density_maps,
                    reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize,
                    total_variance_over_seeds)
+from ..claims import Check, Params, Verdict, fmt, mean_of
+
+NOTEBOOK = Notebook("fig1_spatial_reactivation", (Model.of(SP, "noisy_unbiased", "U^σ"),))
 
 N_PCS = 10          # c: cumulative explained variance of PCs 1..10
 
@@ -32,14 +35,14 @@ class TrainingCurves:
     decode_error: np.ndarray   # (S, P) test decoding MSE (m² per coordinate, or rad²)
 
 
-def training_curves(nets: list[Network]) -> TrainingCurves:
+def training_curves(models: list[TrainedModel]) -> TrainingCurves:
     """Test loss and decoding error vs batch of every seed, from the metrics saved with each model."""
-    batches = [list(net.metrics["test_batch"]) for net in nets]
+    batches = [list(m.metrics["test_batch"]) for m in models]
     if any(b != batches[0] for b in batches):
         raise ValueError("the networks were tested at different batches; were they trained with one config?")
-    return TrainingCurves(seeds_of(nets), np.asarray(batches[0]),
-                          np.array([net.metrics["test_loss"] for net in nets]),
-                          np.array([net.metrics["test_decode_error"] for net in nets]))
+    return TrainingCurves([m.seed for m in models], np.asarray(batches[0]),
+                          np.array([m.metrics["test_loss"] for m in models]),
+                          np.array([m.metrics["test_decode_error"] for m in models]))
 
 
 @dataclass
@@ -164,9 +167,10 @@ class Fig1(Figure):
 def compute(settings: FigureSettings) -> Fig1:
     """Every panel's numbers: b, c and the step statistics over every seed, d–k on the first seed."""
     a = settings.analysis
-    (model,) = registry.NOTEBOOKS["fig1_spatial_reactivation"].models
-    nets = [net for _, net in settings.seeded(model)]
-    curves, ev = training_curves(nets), explained_variance_over_seeds(nets, a)
+    (model,) = NOTEBOOK.models
+    models = settings.trained_of(model)
+    nets = [m.net for m in models]
+    curves, ev = training_curves(models), explained_variance_over_seeds(nets, a)
     runs = decoded_runs_over_seeds(nets, a)
     steps, density = step_lengths_over_seeds(runs), quiescent_density_over_seeds(nets, runs, a)
     ex = reactivation_example(nets[0], a)
@@ -174,3 +178,41 @@ def compute(settings: FigureSettings) -> Fig1:
     pcs = density_maps(ex.pcs_active, ex.pcs_quiescent, ex.pc_extent, a.kde_grid)
     distance = [A.decoded_distance_from_centre(x).ravel() for x in (ex.active, ex.quiescent)]
     return Fig1(curves, ev, steps, density, ex, positions, pcs, distance)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_fig1_trained(r: dict, p: Params) -> Verdict:
+    loss, err = r["final_test_loss"]["per_seed"], r["final_decode_error"]["per_seed"]
+    ok = {s: loss[s] <= p["max_test_loss"] and err[s] <= p["max_decode_mse"] for s in loss}
+    return Verdict(all(ok.values()), f"loss {fmt(mean_of(r['final_test_loss']))}, MSE {fmt(mean_of(r['final_decode_error']))}",
+                   {s: f"loss {fmt(loss[s])}, MSE {fmt(err[s])}" for s in loss})
+
+
+def check_fig1_low_dim(r: dict, p: Params) -> Verdict:
+    diff = r["ev_max_abs_diff"]["per_seed"]
+    ev10 = {s: v[-1] for s, v in r["ev_active"]["per_seed"].items()}
+    mean_diff, mean_ev10 = float(np.mean(list(diff.values()))), float(np.mean(list(ev10.values())))
+    return Verdict(mean_diff <= p["max_ev_difference"] and mean_ev10 >= p["min_ev_active_10"],
+                   f"max |ΔEV| {fmt(mean_diff)}, EV_a(10) {fmt(mean_ev10)}",
+                   {s: f"{fmt(diff[s])}, {fmt(ev10[s])}" for s in diff})
+
+
+def check_fig1_smooth(r: dict, p: Params) -> Verdict:
+    act, qui = r["step_lengths"]["active"], r["step_lengths"]["quiescent"]
+    seeds = act["p99"]["per_seed"]
+    jumps = {s: (qui["jump_fraction"]["per_seed"][s], act["jump_fraction"]["per_seed"][s]) for s in seeds}
+    p99 = {s: (qui["p99"]["per_seed"][s], act["p99"]["per_seed"][s]) for s in seeds}
+    ok = {s: A.smooth_as_active({"jump_fraction": jumps[s][0], "p99": p99[s][0]},
+                                {"jump_fraction": jumps[s][1], "p99": p99[s][1]}, **p) for s in seeds}
+    return Verdict(all(ok.values()),
+                   f"steps > 0.2 m: quiescent {mean_of(qui['jump_fraction']):.2%} vs active "
+                   f"{mean_of(act['jump_fraction']):.2%}; p99 step: quiescent {fmt(mean_of(qui['p99']))} m vs active "
+                   f"{fmt(mean_of(act['p99']))} m",
+                   {s: f"jumps {jumps[s][0]:.2%}/{jumps[s][1]:.2%}, p99 {fmt(p99[s][0])}/{fmt(p99[s][1])} m"
+                    for s in seeds})
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"fig1-trained": check_fig1_trained, "fig1-low-dim": check_fig1_low_dim, "fig1-smooth": check_fig1_smooth}

@@ -13,16 +13,18 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from .. import registry
 from ..config import AnalysisConfig
 from ..models import Network
-from .base import Figure, FigureSettings, per_seed_and_mean
-from .runs import (DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seed_of, seeds_of, summarize,
+from .base import SP_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
+from .runs import (DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seeds_of, summarize,
                    total_variance_over_seeds)
+from ..claims import Check, Params, Verdict, biased_holds, fmt, kl_entry, mean_of, unbiased_holds
+
+NOTEBOOK = Notebook("fig2_biased_and_kl", SP_FOUR)
 
 # label -> SP condition, from the registry. Rows of e are active networks, columns quiescent sources; 𝒰 is the
 # true uniform density over the box and R^σ an untrained network in noisy quiescence (see `kl_over_seeds`).
-NETWORKS = {m.label: m.condition for m in registry.NOTEBOOKS["fig2_biased_and_kl"].models}
+NETWORKS = {m.label: m.condition for m in NOTEBOOK.models}
 KL_ROWS = ["U^σ", "U", "B^σ", "B"]
 KL_COLS = ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
 FIG2_CONDITIONS = list(NETWORKS.values())
@@ -140,10 +142,70 @@ def compute(settings: FigureSettings) -> Fig2:
     """e over every seed (its runs serve a–d), then f over every network."""
     a = settings.analysis
     nets = {m.condition: [net for _, net in settings.seeded(m)]
-            for m in registry.NOTEBOOKS["fig2_biased_and_kl"].models}
+            for m in NOTEBOOK.models}
     kl = kl_over_seeds(nets, a)
     variance = {c: total_variance_over_seeds(nets[c], a) for c in FIG2_CONDITIONS}
     biased = kl.runs["B^σ"][0]
     quiescent = biased.quiescent[:, : a.quiescent_steps_kde]
     positions = density_maps(biased.active, quiescent, A.box_extent(nets["noisy_biased"][0].task_cfg), a.kde_grid)
     return Fig2(kl, variance, biased, positions, a.quiescent_steps_kde)
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_fig2_unbiased(r: dict, p: Params) -> Verdict:
+    own, per_seed = kl_entry(r, "U^σ", "U^σ")
+    uniform, _ = kl_entry(r, "U^σ", "𝒰")
+    return Verdict(unbiased_holds(own, uniform, p["kl_margin"]), f"{fmt(own)} vs 𝒰 {fmt(uniform)}",
+                   {s: fmt(v) for s, v in per_seed.items()})
+
+
+def check_fig2_biased(r: dict, p: Params) -> Verdict:
+    own, per_seed = kl_entry(r, "B^σ", "B^σ")
+    baselines = [kl_entry(r, "B^σ", c)[0] for c in ("U^σ", "𝒰", "R^σ")]
+    return Verdict(biased_holds(own, baselines, p["baseline_factor"]),
+                   f"{fmt(own)} vs min baseline {fmt(min(baselines))}", {s: fmt(v) for s, v in per_seed.items()})
+
+
+def check_fig2_diverge(r: dict, p: Params) -> Verdict:
+    own, _ = kl_entry(r, "U^σ", "U^σ")
+    cross, random = kl_entry(r, "U^σ", "B^σ")[0], kl_entry(r, "U^σ", "R^σ")[0]
+    factor = p["min_factor"]
+    return Verdict(cross >= factor * own and random >= factor * own,
+                   f"B^σ_q {fmt(cross)}, R^σ {fmt(random)} vs {factor} × {fmt(own)}")
+
+
+def check_fig2_noiseless(r: dict, p: Params) -> Verdict:
+    u = [kl_entry(r, "U", c)[0] for c in ("U", "B", "R^σ")]
+    b = [kl_entry(r, "B", c)[0] for c in ("B", "U", "R^σ")]
+    ok = u[0] < min(u[1:]) and b[0] < min(b[1:])
+    return Verdict(ok, f"row U: own {fmt(u[0])} vs {fmt(u[1])}, {fmt(u[2])}; "
+                       f"row B: own {fmt(b[0])} vs {fmt(b[1])}, {fmt(b[2])}")
+
+
+def check_fig2_explore(r: dict, p: Params) -> Verdict:
+    v = {k: r["total_variance"][k]["per_seed"] for k in
+         ("noisy_unbiased", "noiseless_unbiased", "noisy_biased", "noiseless_biased")}
+    seeds = v["noisy_unbiased"].keys()
+    ok = {s: v["noisy_unbiased"][s] > v["noiseless_unbiased"][s] and v["noisy_biased"][s] > v["noiseless_biased"][s]
+          for s in seeds}
+    return Verdict(all(ok.values()),
+                   f"U {fmt(mean_of(r['total_variance']['noisy_unbiased']))} > {fmt(mean_of(r['total_variance']['noiseless_unbiased']))}; "
+                   f"B {fmt(mean_of(r['total_variance']['noisy_biased']))} > {fmt(mean_of(r['total_variance']['noiseless_biased']))}",
+                   {s: f"U {fmt(v['noisy_unbiased'][s])}/{fmt(v['noiseless_unbiased'][s])}, "
+                       f"B {fmt(v['noisy_biased'][s])}/{fmt(v['noiseless_biased'][s])}" for s in seeds})
+
+
+def check_fig2_variance_scale(r: dict, p: Params) -> Verdict:
+    tv, axis = r["total_variance"], p["paper_axis"]
+    labels = {"noisy_unbiased": "U^σ", "noiseless_unbiased": "U", "noisy_biased": "B^σ", "noiseless_biased": "B"}
+    inside = sum(mean_of(tv[c]) <= axis for c in labels)
+    return Verdict(None, ", ".join(f"{label} {fmt(mean_of(tv[c]))}" for c, label in labels.items())
+                   + f" m² ({inside} of 4 within the paper's 0–{axis} axis)",
+                   {s: ", ".join(f"{label} {fmt(tv[c]['per_seed'][s])}" for c, label in labels.items())
+                    for s in tv["noisy_unbiased"]["per_seed"]})
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"fig2-unbiased": check_fig2_unbiased, "fig2-biased": check_fig2_biased, "fig2-diverge": check_fig2_diverge, "fig2-noiseless": check_fig2_noiseless, "fig2-explore": check_fig2_explore, "fig2-variance-scale": check_fig2_variance_scale}

@@ -13,12 +13,14 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from .. import registry
 from ..config import AnalysisConfig
 from ..models import Network
-from .base import Figure, FigureSettings, per_seed_and_mean
+from .base import HD, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
 from .runs import (DecodedRuns, Example, StepLengths, by_seed, decoded_runs, final_decode_errors,
                    reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize)
+from ..claims import Check, Params, Verdict, fmt, mean_of
+
+NOTEBOOK = Notebook("fig3_head_direction", (Model.of(HD, "noisy_unbiased", "U^σ"), Model.of(HD, "noisy_biased", "B^σ")))
 
 BEARING_BINS = 20   # a–b: bins of the polar histograms and of the bearing KL
 
@@ -119,10 +121,38 @@ def compute(settings: FigureSettings) -> Fig3:
     """The U^σ network of every seed for the panels and the claims; the B^σ networks only for their decoding
     error (fig3-trained)."""
     a = settings.analysis
-    nets = {m.condition: [net for _, net in settings.seeded(m)]
-            for m in registry.NOTEBOOKS["fig3_head_direction"].models}
-    unbiased = nets["noisy_unbiased"]
+    models = {m.condition: settings.trained_of(m) for m in NOTEBOOK.models}
+    unbiased = [m.net for m in models["noisy_unbiased"]]
     bearings = bearings_over_seeds(unbiased, a)
     example = reactivation_example(unbiased[0], a)
     steps = step_lengths_over_seeds(bearings.runs, circular=True)
-    return Fig3(bearings, example, steps, {c: final_decode_errors(n) for c, n in nets.items()})
+    return Fig3(bearings, example, steps, {c: final_decode_errors(m) for c, m in models.items()})
+
+
+# --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
+
+
+def check_fig3_trained(r: dict, p: Params) -> Verdict:
+    err = r["final_decode_error"]
+    per = {f"{c} {s}": v for c in ("noisy_unbiased", "noisy_biased") for s, v in err[c]["per_seed"].items()}
+    return Verdict(all(v <= p["max_decode_mse"] for v in per.values()),
+                   f"unbiased {fmt(mean_of(err['noisy_unbiased']))}, biased {fmt(mean_of(err['noisy_biased']))} rad²",
+                   {k: fmt(v) for k, v in per.items()})
+
+
+def check_fig3_smooth(r: dict, p: Params) -> Verdict:
+    act, qui = r["step_lengths"]["active"]["p99"], r["step_lengths"]["quiescent"]["p99"]
+    per = {s: (qui["per_seed"][s], act["per_seed"][s]) for s in act["per_seed"]}
+    return Verdict(all(q <= p["max_p99_ratio"] * a for q, a in per.values()),
+                   f"p99 |Δθ|: quiescent {fmt(mean_of(qui))} vs active {fmt(mean_of(act))} rad/step",
+                   {s: f"{fmt(q)}/{fmt(a)}" for s, (q, a) in per.items()})
+
+
+def check_fig3_hd(r: dict, p: Params) -> Verdict:
+    trained, untrained = mean_of(r["bearing_kl"]), mean_of(r["bearing_kl_untrained"])
+    return Verdict(trained <= p["max_mean_kl"], f"{fmt(trained)} (untrained network: {fmt(untrained)})",
+                   {s: fmt(v) for s, v in r["bearing_kl"]["per_seed"].items()})
+
+
+# claim id (data/claims.yaml) -> its check
+CHECKS: dict[str, Check] = {"fig3-trained": check_fig3_trained, "fig3-smooth": check_fig3_smooth, "fig3-hd": check_fig3_hd}

@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from .. import analysis as A
+from ..cache import TrainedModel
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import per_seed_and_mean
 
 
 def seed_of(net: Network) -> int:
-    return net.run_config.seed
+    return net.seed
 
 
 def seeds_of(nets: list[Network]) -> list[int]:
@@ -86,9 +87,9 @@ def step_lengths_over_seeds(runs: list[DecodedRuns], circular: bool = False) -> 
                        [A.step_statistics(r.quiescent, circular, jump) for r in runs])
 
 
-def final_decode_errors(nets: list[Network]) -> dict[int, float]:
+def final_decode_errors(models: list[TrainedModel]) -> dict[int, float]:
     """Each network's decoding error on its test batch at the end of training (from its metrics.json)."""
-    return {seed_of(net): float(net.metrics["test_decode_error"][-1]) for net in nets}
+    return {m.seed: float(m.metrics["test_decode_error"][-1]) for m in models}
 
 
 # -------------------------------------------------------------------- one example network (Figs. 1d–k, 3c–d)

@@ -8,10 +8,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from typing import Any
 
-import torch
-
 from .. import config as C
-from ..training import get_model, is_trained
+from ..cache import is_trained
 from . import slurm as S
 from .slurm import LAUNCHERS
 from .workspace import ModelJob, Workspace, required_models, select_notebooks, train_job
@@ -67,7 +65,7 @@ def train_local(todo: list[ModelJob], ws: Workspace, jobs: int, threads: int | N
     threads = default_threads(jobs, threads)
     t0 = time.perf_counter()
     # glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
-    # memory in the process makes a CPU training step 6–18 % faster (utils/bench.py, docs/performance.md).
+    # memory in the process makes a CPU training step 6–18 % faster (benchmarks/bench.py, docs/performance.md).
     # glibc reads these at process start-up, so they take effect in the workers spawned below.
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
     os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))

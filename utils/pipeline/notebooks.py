@@ -98,7 +98,7 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     jobs = jobs or default_jobs(device)
     # The notebooks are independent: `jobs` kernels at once, each with its share of the cores (a kernel's
     # torch reads OMP_NUM_THREADS when it starts). The slowest first, so that none is left running alone.
-    order = sorted(notebooks, key=lambda n: registry.NOTEBOOKS[n].cost, reverse=True)
+    order = sorted(notebooks, key=registry.cost, reverse=True)
     threads = default_threads(jobs, threads)
     partial = {} if seeds is None else {"seeds": list(seeds), "partial": True}
 

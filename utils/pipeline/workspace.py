@@ -15,7 +15,7 @@ import torch
 
 from .. import config as C
 from .. import registry
-from ..training import get_model, run_dir_for
+from ..cache import get_model, run_dir_for
 
 Overrides = tuple[tuple[str, Any], ...]  # (field, value) pairs: hashable and picklable, unlike a dict
 
@@ -109,9 +109,9 @@ def train_job(job: ModelJob, ws: Workspace, threads: int) -> str:
     """Train one model (or find it in the cache) with `threads` torch threads; returns its run directory.
     The worker of both launchers (`grid`, `slurm`): a local process and a Slurm job run this same call."""
     torch.set_num_threads(threads)
-    net = get_model(job.task, job.condition, job.seed, preset=ws.preset, outputs_dir=ws.outputs_dir,
+    model = get_model(job.task, job.condition, job.seed, preset=ws.preset, outputs_dir=ws.outputs_dir,
                     device=ws.device, progress=False, **(ws.override_dict() | job.override_dict()))
-    return str(net.run_dir)
+    return str(model.run_dir)
 
 
 __all__ = ["Workspace", "ModelJob", "select_notebooks", "required_models", "format_overrides", "train_job"]

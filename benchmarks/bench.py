@@ -1,4 +1,4 @@
-"""Speed benchmark (`python -m utils bench`): the training step against the released code's loop.
+"""Speed benchmark (`python -m benchmarks`, `make bench`): the training step against the released code's loop.
 
 For each network of the paper (SP RNN-512, HD RNN-128, SP GRU-512, sizes from the `paper` preset) one
 training step (a fresh batch of 200 trajectories of 100 steps, forward, backward, Adam) is timed two ways:
@@ -16,7 +16,7 @@ CPU time (`cpu_…`), which leaves out the time slices that other jobs on the ma
 
 Peak memory of a step is measured in a fresh process per network and variant on a CPU (the rise of the peak
 resident set over one step; tracemalloc does not see torch's allocations), with `max_memory_allocated` on
-CUDA. Then three `laptop` SP RNN seeds are trained a step at a time alone and as one stack (`utils.stacked`),
+CUDA. Then three `laptop` SP RNN seeds are trained a step at a time alone and as one stack (`benchmarks.stacked`),
 beside a tiny network's step that measures per-operation dispatch (`bench_stacking`). Last, one network of the
 `laptop` preset is analysed as a figure notebook analyses it.
 
@@ -39,19 +39,20 @@ from typing import Any, Callable
 
 import torch
 
-from . import config as C
+from utils import config as C
+from utils.models import build_network
+from utils.tasks import input_size, sample_batch
+from utils.training import DATA_STREAM, NOISE_STREAM, loss_fn, resolve_device, train_step
+
 from .baseline import baseline_forward
-from .models import build_network
 from .stacked import stack_parameters, stacked_train_step
-from .tasks import input_size, sample_batch
-from .training import DATA_STREAM, NOISE_STREAM, resolve_device, train_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # (task, condition) of the benchmarked networks; their sizes come from the preset.
 NETWORKS = (("spatial", "noisy_unbiased"), ("head_direction", "noisy_unbiased"), ("spatial", "gru_noisy_unbiased"))
 
-# The seed-stacking measurement: laptop SP RNN, 3 seeds (`utils.stacked`).
+# The seed-stacking measurement: laptop SP RNN, 3 seeds (`benchmarks.stacked`).
 STACKING = ("spatial", "noisy_unbiased", "laptop", 3)
 
 # Speed targets of this bundle (2-core CPU, paper sizes): (what, where, key, "min"/"max", bound); where is a
@@ -75,8 +76,14 @@ TARGETS = (
 
 
 def baseline_train_step(net, optimizer: torch.optim.Optimizer, batch, noise_gen: torch.Generator) -> float:
-    """`training.train_step` with the released code's loop in place of `net(…)`; same loss, same Adam step."""
-    return train_step(net, optimizer, batch, noise_gen, forward=functools.partial(baseline_forward, net))
+    """`training.train_step` with the released code's loop in place of the network's: outputs from the loop,
+    scored with `loss_fn` (the released code's readout and loss); the same Adam step."""
+    h0 = net.initial_state(batch.init_code)
+    loss = loss_fn(baseline_forward(net, batch.inputs, h0, generator=noise_gen)[1], batch.targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
 
 
 STEPS = {"fast": train_step, "baseline": baseline_train_step}
@@ -237,7 +244,7 @@ def bench_network(cfg: C.RunConfig, repeats: int, device: torch.device, big: int
 
 def make_seed_steps(cfg: C.RunConfig, k: int, device: torch.device, stacked: bool) -> Callable[[], dict[str, float]]:
     """Seeds 0 … k−1 of `cfg`, each with its own data and noise streams; each call is one training step of
-    every seed, as k single steps or as one stacked step (`utils.stacked`), data generation included."""
+    every seed, as k single steps or as one stacked step (`benchmarks.stacked`), data generation included."""
     cfgs = [dataclasses.replace(cfg, seed=s) for s in range(k)]
     nets = [build_network(c.task, c.model, c.seed).to(device) for c in cfgs]
     cells = [copy.deepcopy(net.cells).cpu() for net in nets]
@@ -353,7 +360,7 @@ def peak_memory(cfg: C.RunConfig, preset: str, variant: str, device: torch.devic
         return {"peak_mb": (peak - before) / 2**20, "process_peak_mb": peak / 2**20}
     args = dict(task=cfg.task.name, condition=C.condition_name(cfg), preset=preset, variant=variant,
                 threads=torch.get_num_threads(), overrides=overrides)
-    code = ("import json, sys; from utils.bench import memory_child; "
+    code = ("import json, sys; from benchmarks.bench import memory_child; "
             "print(json.dumps(memory_child(**json.loads(sys.argv[1]))))")
     out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
                          cwd=ROOT, check=True)
@@ -371,10 +378,7 @@ def time_analysis(preset: str = "laptop", device: torch.device | str = "cpu", se
     batch, the quiescent run and one KL for Fig. 2e, the long quiescent run and total variance of Fig. 2f,
     and the explained variance of Fig. 1c.
     """
-    try:
-        from . import analysis as A
-    except ImportError as err:  # analysis.py is optional for the step benchmark
-        return {"available": False, "error": str(err)}
+    from utils import analysis as A
     a = C.get_preset(preset).analysis
     cfg = C.resolve_config("spatial", "noisy_unbiased", seed, preset)
     net = build_network(cfg.task, cfg.model, cfg.seed).to(device).eval()
@@ -519,7 +523,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 def main(as_json: bool = False, repeats: int = 5, device: str = "cpu", preset: str = "paper",
          analysis_preset: str | None = "laptop", threads: int | None = None) -> int:
-    """`python -m utils bench [--json] [--repeats N]`: run everything, print the table (or JSON)."""
+    """`python -m benchmarks [--json] [--repeats N]`: run everything, print the table (or JSON)."""
     torch.set_num_threads(threads or default_threads())
     result = run(repeats=repeats, device=device, preset=preset, analysis_preset=analysis_preset)
     print(json.dumps(result, indent=1) if as_json else format_table(result))

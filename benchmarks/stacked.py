@@ -1,7 +1,7 @@
-"""The seed-stacked training step: an experiment that `python -m utils bench` measures, not used to train.
+"""The seed-stacked training step: an experiment that `make bench` measures, not used to train.
 
 The k seeds of one condition differ only in their seed, so they can train as one network with a leading seed
-axis: weights stacked to (k, …), batched matmuls (`models.affine` → `baddbmm`) and one Adam over the stack,
+axis: weights stacked to (k, …), batched matmuls (`baddbmm`) and one Adam over the stack,
 while each seed keeps its own batches and noise generator. On a CPU a stacked step gives each seed its single
 step's numbers to the last bit or two (`tests/test_bench.py`), so stacking would change nothing but speed.
 It saves only per-operation dispatch (one kernel call for k seeds): the FLOPs, the elementwise work and the
@@ -9,16 +9,16 @@ data generation are the same. On the 2-core CPU at laptop sizes the step is comp
 measured about as fast as its k single steps (docs/performance.md), so training does not use it. It is kept
 so that a machine where dispatch dominates (a GPU) shows with one command whether it pays there.
 
-Vanilla RNN only (the benchmark's network); the GRU's step (`models.gru_step`) already takes a stack.
+Vanilla RNN only (the benchmark's network).
 """
 from __future__ import annotations
 
 import torch
 
-from .config import ModelConfig
-from .models import Network, affine, draw_noise, rnn_step
-from .tasks import Batch
-from .training import ReadoutMSE
+from utils.config import ModelConfig
+from utils.models import Network, draw_noise
+from utils.tasks import Batch
+from utils.training import ReadoutMSE
 
 
 def stack_parameters(nets: list[Network]) -> dict[str, torch.nn.Parameter]:
@@ -33,6 +33,18 @@ def unstack_parameters(params: dict[str, torch.Tensor], seed_index: int) -> dict
     return {name: p.detach()[seed_index].clone() for name, p in params.items()}
 
 
+def stacked_affine(c, x, w):
+    """`models.affine` for a stack: c + x @ wᵀ per seed, x (k, B, n), w (k, m, n), in one `baddbmm`. On a CPU
+    each seed gets the bits of its own `addmm`."""
+    return torch.baddbmm(c, x, w.transpose(1, 2))
+
+
+def stacked_rnn_step(h, drive, noise, w_rec, alpha: float):
+    """`models.rnn_step` for a stack (h (k, B, N), w_rec (k, N, N)), in the same order of operations."""
+    rate = torch.relu(stacked_affine(drive, h, w_rec))
+    return torch.add(noise, h, alpha=1 - alpha).add_(rate, alpha=alpha)
+
+
 def stacked_hidden_states(params: dict[str, torch.Tensor], model: ModelConfig, inputs: torch.Tensor,
                           h0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """`Network.hidden_states` for a stack: inputs (T, k, B, n_in), h0 (k, B, N), noise (T, k, B, N) →
@@ -43,8 +55,8 @@ def stacked_hidden_states(params: dict[str, torch.Tensor], model: ModelConfig, i
     bias = params["bias"].unsqueeze(1) if "bias" in params else None
     h, states = h0, []
     for x, xi in zip(inputs.unbind(0), noise.unbind(0)):  # W_in Δs (+ b), as `Network.input_drive`
-        drive = torch.bmm(x, w_in.transpose(1, 2)) if bias is None else affine(bias, x, w_in)
-        h = rnn_step(h, drive, xi, params["w_rec.weight"], model.dt_over_tau)
+        drive = torch.bmm(x, w_in.transpose(1, 2)) if bias is None else stacked_affine(bias, x, w_in)
+        h = stacked_rnn_step(h, drive, xi, params["w_rec.weight"], model.dt_over_tau)
         states.append(h)
     return torch.stack(states, dim=2)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .models import Network, draw_noise
+from utils.models import Network, draw_noise
 
 
 def baseline_forward(net: Network, inputs: torch.Tensor, h0: torch.Tensor, noise: torch.Tensor | None = None,

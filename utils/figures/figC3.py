@@ -1,0 +1,83 @@
+"""Suppl. C.3: example quiescent trajectories of noisy-trained (NT) and noiseless-trained (DT) SP networks in
+three quiescences, unbiased and biased, with their total variance and mean step distance on every seed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import analysis as A
+from .. import plotting as P
+from .base import SP_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
+from .regimes import QUIESCENT_REGIMES, REGIME_TITLES, regime_runs
+from ..claims import Check
+
+NOTEBOOK = Notebook("figC3_noise_conditions", SP_FOUR)
+
+EXAMPLES_C3 = 5               # trajectories drawn per panel of Suppl. C.3
+
+
+@dataclass
+class NoiseConditions(Figure):
+    """Suppl. C.3: example quiescent trajectories of NT and DT networks, unbiased and biased."""
+    examples: dict[str, dict[str, np.ndarray]]                      # bias -> regime -> (n, T, 2), first seed
+    total_variance: dict[str, dict[str, dict[int, float]]]          # bias -> regime -> seed -> m²
+    step_distance: dict[str, dict[str, dict[int, float]]]           # bias -> regime -> seed -> m/step
+    noise_std: dict[str, float]
+    layout: str = "abc;def"
+    figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH * 0.8, 3.2)})
+    name = "figC3"
+
+    def results(self) -> dict[str, Any]:
+        return {"summary": {b: {r: {"total_variance": per_seed_and_mean(self.total_variance[b][r]),
+                                    "mean_step_distance": per_seed_and_mean(self.step_distance[b][r])}
+                                for r in QUIESCENT_REGIMES} for b in self.examples},
+                "quiescent_noise_std": self.noise_std, "examples_per_panel": EXAMPLES_C3}
+
+    def summary(self) -> str:
+        lines = ["mean over seeds: total variance (m²), mean step distance (m/step)"]
+        for b in self.examples:
+            for r in QUIESCENT_REGIMES:
+                tv, sd = (np.mean(list(d[b][r].values())) for d in (self.total_variance, self.step_distance))
+                lines.append(f"  {b:>8} {r:<20} {tv:9.4f}  {sd:9.5f}")
+        return "\n".join(lines)
+
+    def panels(self) -> dict:
+        out = {}
+        for bias, keys in (("unbiased", "abc"), ("biased", "def")):
+            for key, regime in zip(keys, QUIESCENT_REGIMES):
+                title = REGIME_TITLES[regime] if bias == "unbiased" else None
+                out[key] = _example_panel(self.examples[bias][regime], title, bias if key in "ad" else None)
+        return out
+
+
+def _example_panel(xy, title, row_label):
+    def draw(ax):
+        P.plot_trajectories(ax, xy, P.QUIESCENT, every=1)
+        if title:
+            ax.set_title(title)
+        if row_label:
+            ax.text(-0.08, 0.5, row_label, transform=ax.transAxes, rotation=90, ha="right", va="center")
+    return draw
+
+
+def compute(settings: FigureSettings) -> NoiseConditions:
+    """n_kde quiescent runs of quiescent_steps_kde steps per seed in the three regimes of `QUIESCENT_REGIMES`;
+    the first `EXAMPLES_C3` trajectories of the first seed are drawn, and every run is summarised by its total
+    variance (`analysis.total_variance`, no burn-in) and mean step distance, per seed."""
+    a = settings.analysis
+    runs, stds = regime_runs(settings, QUIESCENT_REGIMES, a.n_kde, a.quiescent_steps_kde)
+    first = settings.seeds[0]
+    examples = {b: {r: runs[b][r][first][:EXAMPLES_C3] for r in QUIESCENT_REGIMES} for b in runs}
+    tv = {b: {r: {s: A.total_variance(x) for s, x in runs[b][r].items()} for r in QUIESCENT_REGIMES} for b in runs}
+    sd = {b: {r: {s: float(A.mean_step_distance(x).mean()) for s, x in runs[b][r].items()}
+              for r in QUIESCENT_REGIMES} for b in runs}
+    return NoiseConditions(examples, tv, sd, stds)
+
+
+# claim id (data/claims.yaml) -> its check: none, C.3 shows trajectories only: no claim is measured on it
+CHECKS: dict[str, Check] = {}
+
+
+__all__ = ["EXAMPLES_C3", "NoiseConditions", "compute"]
