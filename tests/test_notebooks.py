@@ -6,8 +6,8 @@ import pytest
 from utils import registry
 from utils.figures.base import read_results
 from utils.pipeline import notebooks as N
-from utils.pipeline import site
-from utils.pipeline.workspace import Workspace, select_notebooks
+from utils.pipeline import schedule, site
+from utils.pipeline.workspace import Workspace, required_models, select_notebooks
 
 NOTEBOOKS = select_notebooks(None)
 
@@ -168,7 +168,7 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
             raise pm.PapermillExecutionError(3, 3, "x", "ValueError", "boom", [])
         return out_dir / f"{name}.ipynb"
 
-    monkeypatch.setattr(N, "train_grid", lambda *a, **k: 0)
+    monkeypatch.setattr(schedule, "missing_jobs", lambda *a, **k: [])   # every model "trained"
     monkeypatch.setattr(N, "execute_notebook", fake_execute)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -184,6 +184,44 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
     monkeypatch.setattr(N, "execute_notebook", lambda name, *a, **k: None)
     assert N.regenerate("smoke", str(tmp_path), jobs=2) == 0
     assert (tmp_path / "smoke" / "report.md").exists() and (tmp_path / "smoke" / "index.html").exists()
+
+
+def test_a_notebook_starts_as_soon_as_its_models_are_trained(tmp_path, monkeypatch, capsys):
+    """The schedule with training faked (threads instead of processes, no real training): every notebook starts
+    after all its models and Fig. 1 (whose models come first) long before the last model ends; one progress line
+    after each model and notebook, with a time estimate once something has finished."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    events, lock = [], threading.Lock()
+
+    def fake_train(job, ws, threads):
+        time.sleep(0.01)
+        with lock:
+            events.append(("model", ws.run_dir(job)))
+        return str(ws.run_dir(job))
+
+    def fake_notebook(name):
+        with lock:
+            events.append(("notebook", name))
+
+    ws = Workspace.of("smoke", tmp_path)
+    monkeypatch.setattr(schedule, "train_job", fake_train)
+    monkeypatch.setattr(schedule.Schedule, "training_pool", lambda self: ThreadPoolExecutor(self.jobs))
+    plan = schedule.Schedule(select_notebooks(None), ws, jobs=2, threads=1)
+    n_models = plan.n_models
+    assert n_models > 20
+    plan.run(fake_notebook)
+    order = [what for kind, what in events]
+    for name in select_notebooks(None):
+        needed = {ws.run_dir(j) for j in required_models([name], "smoke")}
+        assert max(order.index(d) for d in needed) < order.index(name), name
+    models_before_fig1 = sum(1 for kind, _ in events[:order.index("fig1_spatial_reactivation")] if kind == "model")
+    assert models_before_fig1 <= 4 < n_models   # its own models (seeds 0–1), and one beside them at most
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("[progress]")]
+    assert len(lines) == n_models + len(select_notebooks(None))
+    assert lines[-1].startswith(f"[progress] models {n_models}/{n_models} · notebooks 15/15") and "min left" in lines[-1]
 
 
 def test_training_cost_orders_gru_before_rnn_and_more_batches_first():

@@ -15,6 +15,8 @@ from utils import config as C
 from utils import registry
 from utils.pipeline.workspace import ModelJob, Workspace, required_models, select_notebooks
 
+ROOT = Path(__file__).resolve().parents[1]
+
 PACKAGE = Path(utils.pipeline.__file__).parent
 MODULES = sorted(m.name for m in pkgutil.iter_modules([str(PACKAGE)]))
 
@@ -25,7 +27,7 @@ def top_level_imports(path: Path) -> list[ast.ImportFrom]:
 
 
 def test_the_pipeline_has_its_modules():
-    assert set(MODULES) == {"grid", "notebooks", "provenance", "site", "slurm", "workspace"}
+    assert set(MODULES) == {"grid", "notebooks", "provenance", "schedule", "site", "slurm", "workspace"}
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -111,3 +113,62 @@ def test_a_training_process_uses_the_threads_it_is_given(tmp_path, monkeypatch):
     assert train_grid("smoke", str(tmp_path), only="fig1", jobs=1, threads=1, seeds=(0,)) == 0
     timings = [json.loads(p.read_text()) for p in tmp_path.rglob("timing.json")]
     assert timings and all(t["threads"] == 1 for t in timings)
+
+
+# --- adding a figure: the worked example of docs/layout.md, through the pipeline and the report -----------------
+
+@pytest.mark.slow
+def test_the_documented_toy_figure_runs_through_the_pipeline_and_the_report(tmp_path, monkeypatch):
+    """The module of docs/layout.md ("How to add a figure"), its notebook and its claim, and nothing else: the
+    pipeline trains its models, runs its notebook, and the report and index show its claim and figure."""
+    import json
+    import re
+    import types
+
+    import nbformat
+
+    from utils import report
+    from utils.figures import base
+    from utils.pipeline import notebooks as N
+
+    doc = (ROOT / "docs" / "layout.md").read_text()
+    code = re.search(r"```python\n# utils/figures/ext_decoding.py\n(.*?)```", doc, re.S).group(1)
+    # The kernel imports it from its working directory (the notebooks folder), as a top-level module.
+    code = code.replace("from ..", "from utils.").replace("from .", "from utils.figures.")
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    (notebook_dir / "ext_decoding.py").write_text(code)
+    module = types.ModuleType("ext_decoding")
+    exec(compile(code, "ext_decoding.py", "exec"), module.__dict__)
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Beyond the paper — decoding error\n\nThe noisy SP networks' final error."),
+        nbformat.v4.new_code_cell('preset = "smoke"\nseeds = None\ndevice = "cpu"\noutputs_dir = "../outputs"\n'
+                                  'variant = "default"\npartial = False', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import ext_decoding\nfrom utils.figures.base import FigureSettings\n\n"
+                                  "settings = FigureSettings.create(preset, seeds, device, outputs_dir, "
+                                  "variant=variant, partial=partial)\nresult = ext_decoding.compute(settings)"),
+        nbformat.v4.new_code_cell("result.show(settings)"),
+        nbformat.v4.new_code_cell("result.save(settings)\nprint(result.summary())")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebook_dir / "ext_decoding.ipynb")
+
+    claim = {"id": "ext-decoding-trained", "group": "theory", "figure": "ext_decoding",
+             "statement": "the noisy SP networks decode.", "metric": "final decoding MSE (m²)",
+             "params": {"max_decode_mse": 10.0}, "threshold": "≤ {max_decode_mse} m², every seed"}
+    claims = report.load_claims()
+    monkeypatch.setattr(report, "load_claims", lambda path=None: claims + [dict(claim)])
+    monkeypatch.setitem(report.CHECKS, "ext-decoding-trained", module.CHECKS["ext-decoding-trained"])
+    monkeypatch.setattr(registry, "NOTEBOOKS", registry.NOTEBOOKS | {"ext_decoding": module.NOTEBOOK})
+    monkeypatch.setattr(registry, "NOTEBOOK_DIR", notebook_dir)
+    monkeypatch.setattr(base, "NOTEBOOK_DIR", notebook_dir)
+
+    outputs = tmp_path / "outputs"
+    assert N.regenerate("smoke", str(outputs), only="ext_decoding", jobs=1, threads=1) == 0
+    results = json.loads((outputs / "smoke" / "results" / "ext_decoding.json").read_text())["results"]
+    assert set(results["decode_error"]["per_seed"]) == {"0", "1"}   # the module's two seeds
+    row = next(r for r in json.loads((outputs / "smoke" / "report.json").read_text())["claims"]
+               if r["id"] == "ext-decoding-trained")
+    assert row["verdict"] == "passed" and row["threshold"] == "≤ 10.0 m², every seed"
+    index = (outputs / "smoke" / "index.html").read_text()
+    assert "figures/ext_decoding.png" in index and "Beyond the paper — decoding error" in index

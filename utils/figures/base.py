@@ -1,8 +1,10 @@
 """What every figure does around its analysis: settings, networks over seeds, results on disk, drawing.
 
-The protocol of every module of `utils.figures`: `compute(settings, ...)` loads the networks of its notebook's
-row of `utils.registry`, runs the analysis and returns a result object (a subclass of `Figure`) whose
-`panels()` draw the figure, `results()` give the numbers behind the panels, and `summary()` a printable digest.
+The protocol of every figure module of `utils.figures`: it declares `NOTEBOOK` (a `Notebook`: its notebook, the
+models it loads, its seeds; `utils.registry` gathers them), `compute(settings, ...)` loads those networks, runs
+the analysis and returns a result object (a subclass of `Figure`) whose `panels()` draw the figure, `results()`
+give the numbers behind the panels, and `summary()` a printable digest; and `CHECKS` holds the checks of its
+claims (`utils.claims`).
 A notebook is then: a `parameters` cell passed to `FigureSettings.create` (validated, analysis sizes filled
 from the preset), `result = module.compute(settings)`, `result.show(settings)` (composed, saved, displayed),
 `result.save(settings)` (`<outputs>/<result set>/results/<figure>.json`), and the claims.

@@ -1,6 +1,6 @@
 """ext_conditions: where quiescence goes, and under which conditions the paper's description holds.
 
-For each SP noisy unbiased network of the notebook's registry row (the default model, the model as written
+For each SP noisy unbiased network of the module's NOTEBOOK (the default model, the model as written
 and as released, three training noise levels, 300-step trials, 256 units) and for the quiescent noise scale
 α ∈ `ALPHAS` on the default and as-written networks, one long quiescent run (`long_steps` = 8 × the paper's
 KL length) from the active test starts gives:

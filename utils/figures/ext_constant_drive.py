@@ -7,7 +7,7 @@ manifold that lies away from the origin, as the theory's denoising drift σ²∇
 nonlinearity (`ModelConfig.recurrent_bias`), or noise with a non-zero mean (the released code's U[0, 1) · σ,
 whose mean σ/2 acts as a constant drive), breaks the symmetry.
 
-`compute` trains (or loads) the models of the notebook's registry row, the four of `config.CONSTANT_DRIVE_MODELS`
+`compute` trains (or loads) the models of the module's NOTEBOOK, the four of `config.CONSTANT_DRIVE_MODELS`
 for SP and HD noisy unbiased networks, and measures, per seed: the final decoding error, how decoded
 trajectories move (step-length quantiles, jumps), ‖h‖ over quiescent time against the active ‖h‖, the SP total
 quiescent variance (Fig. 2f protocol), KL(quiescent ‖ active) over the whole run and per quarter of it (is
@@ -266,7 +266,7 @@ def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
 
 
 def compute(settings: FigureSettings, tasks=C.TASKS) -> ConstantDrive:
-    """Every model of the notebook's registry row whose task is in `tasks`, every seed of `settings`; the first
+    """Every model of the module's NOTEBOOK whose task is in `tasks`, every seed of `settings`; the first
     seed's SP runs keep example trajectories."""
     runs: dict[str, dict[str, dict[int, ModelRun]]] = {}
     for model in NOTEBOOK.models:

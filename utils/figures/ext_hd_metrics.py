@@ -1,6 +1,6 @@
 """ext_hd_metrics: the KL matrix of Fig. 2e for head direction, between von Mises KDEs of decoded bearings.
 
-Rows: the active bearings of the four HD networks of the notebook's registry row. Columns: their quiescent
+Rows: the active bearings of the four HD networks of the module's NOTEBOOK. Columns: their quiescent
 bearings, the uniform density on the circle 𝒰 and the U^σ network before training in noisy quiescence (R^σ).
 Every density is a von Mises KDE of one fixed concentration (`circular.vonmises_kde`), KL by quadrature.
 """

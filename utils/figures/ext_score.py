@@ -1,6 +1,6 @@
 """ext_score: does the quiescent drift follow the score ∇ log p of the active states?
 
-For each network of the notebook's registry row, and per task the noisy network's untrained initial weights
+For each network of the module's NOTEBOOK, and per task the noisy network's untrained initial weights
 (`analysis.random_network_like`, run with the trained noise), `score.score_alignment` compares at held-out
 active states the deterministic quiescent drift with the score of the active state density, on the top active
 PCs. The theory says drift = σ²Δt · score (Δr1* = σ² ∇log p Δt, per-step noise variance σ²Δt).
@@ -159,7 +159,7 @@ class Score(Figure):
 
 
 def compute(settings: FigureSettings, k: int = SCORE_PCS, n_eval: int = SCORE_EVAL, ks=SCORE_KS) -> Score:
-    """`score_alignment` for the networks of the notebook's registry row and, per task, the noisy network's
+    """`score_alignment` for the networks of the module's NOTEBOOK and, per task, the noisy network's
     untrained initial weights (its noise the trained one): `n_kde` trajectories of `active_steps` per network."""
     a = settings.analysis
     out: dict[str, dict[int, ScoreAlignment]] = {}

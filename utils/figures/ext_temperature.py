@@ -321,7 +321,7 @@ def _measured(ax: Axes, x, values, color=P.QUIESCENT, label="measured", marker="
 
 
 def compute(settings: FigureSettings, alphas=ALPHAS) -> Temperature:
-    """`temperature_sweep` for every seed's network of each model of the notebook's registry row."""
+    """`temperature_sweep` for every seed's network of each model of the module's NOTEBOOK."""
     models = NOTEBOOK.models
     sweeps = {m.label: {seed: temperature_sweep(net, settings.analysis, seed, alphas)
                         for seed, net in settings.seeded(m)} for m in models}

@@ -1,7 +1,7 @@
 """ext_training_noise: reactivation of SP unbiased networks trained at several per-step noise variances.
 
 For every σ > 0 the theory gives the same stationary quiescent density, the active p: the noise sets how fast
-quiescence mixes, not where it goes. The levels are the models of the notebook's registry row, labelled by
+quiescence mixes, not where it goes. The levels are the models of the module's NOTEBOOK, labelled by
 their per-step noise variance σ²Δt (and "uniform", the released code's noise).
 """
 from __future__ import annotations

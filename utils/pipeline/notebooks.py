@@ -1,12 +1,12 @@
-"""The `figures` command: train the missing models, execute the notebooks with papermill, then write the report
-and the index page. Which notebooks exist, the models each needs and their cost are `utils.registry`'s table."""
+"""The `figures` command: train the missing models and execute the notebooks with papermill, each notebook as soon
+as its models are trained (`schedule.Schedule`), then write the report and the index page. Which notebooks exist,
+the models each needs and their measured cost are `utils.registry`'s table."""
 from __future__ import annotations
 
 import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,6 +15,7 @@ from .. import config as C
 from .. import registry
 from ..files import atomic_write_text
 from .grid import default_jobs, default_threads, train_grid
+from .schedule import Schedule
 from .provenance import current_commit
 from .site import export_html, write_index
 from .workspace import Workspace, select_notebooks
@@ -78,8 +79,9 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
                jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
                launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None,
                threads: int | None = None) -> int:
-    """Train the missing models, execute the notebooks, then write the report and index page. `threads`: torch
-    threads per training process and notebook kernel (default: the cores shared among `jobs`).
+    """Train the missing models and execute the notebooks, each as soon as the models it needs are trained; then
+    write the report and index page. `threads`: torch threads per training process and notebook kernel
+    (default: the cores shared among `jobs`). With `launcher="slurm"` the grid is trained on the cluster first.
 
     `overrides` may only select a model variant (`config.VARIANTS`, e.g. `recurrent_bias=false` for the paper as
     written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache.
@@ -91,34 +93,27 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     result_set = C.result_set(preset, variant, seeds)
     notebooks = select_notebooks(only)
     t_start = time.perf_counter()
-    if train_grid(preset, outputs_dir, only, jobs, device, ws.override_dict(), launcher=launcher, slurm=slurm,
-                  seeds=seeds, threads=threads) != 0:
+    if launcher != "local" and train_grid(preset, outputs_dir, only, jobs, device, ws.override_dict(),
+                                          launcher=launcher, slurm=slurm, seeds=seeds, threads=threads) != 0:
         return 1  # a model is missing (its Slurm job failed): no notebook runs
     out_dir = Path(outputs_dir) / result_set / "notebooks"
     jobs = jobs or default_jobs(device)
-    # The notebooks are independent: `jobs` kernels at once, each with its share of the cores (a kernel's
-    # torch reads OMP_NUM_THREADS when it starts). The slowest first, so that none is left running alone.
-    order = sorted(notebooks, key=registry.cost, reverse=True)
     threads = default_threads(jobs, threads)
     partial = {} if seeds is None else {"seeds": list(seeds), "partial": True}
+    failed: list[str] = []
 
-    def run_one(name: str) -> float:
-        t0 = time.perf_counter()
-        execute_notebook(name, ws, out_dir, partial)
-        return time.perf_counter() - t0
+    def run_notebook(name: str) -> None:
+        try:
+            execute_notebook(name, ws, out_dir, partial)
+        except pm.PapermillExecutionError as err:
+            failed.append(name)
+            print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
+                  f"{err.ename}: {err.evalue}", file=sys.stderr)
+            raise
 
-    failed = False
-    with kernel_environment(MPLBACKEND=INLINE_BACKEND, OMP_NUM_THREADS=threads), ThreadPoolExecutor(jobs) as pool:
-        futures = {pool.submit(run_one, name): name for name in order}
-        for i, fut in enumerate(as_completed(futures), 1):
-            name = futures[fut]
-            try:
-                print(f"[notebook {i}/{len(order)}] {name} done in {fut.result():.0f} s", flush=True)
-            except pm.PapermillExecutionError as err:
-                failed = True
-                print(f"[notebook {i}/{len(order)}] {name} FAILED", flush=True)
-                print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
-                      f"{err.ename}: {err.evalue}", file=sys.stderr)
+    with kernel_environment(MPLBACKEND=INLINE_BACKEND, OMP_NUM_THREADS=threads):
+        # A kernel inherits OMP_NUM_THREADS when it starts: its torch takes its share of the cores.
+        Schedule(notebooks, ws, jobs, threads, seeds).run(run_notebook)
     if failed:
         return 1
     from .. import report  # here: it loads the analysis stack, which the training and notebook phases do not
