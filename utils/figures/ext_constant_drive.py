@@ -258,10 +258,11 @@ def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
             ax.plot(np.repeat(quarters[None], len(kl), axis=0).ravel(), kl.ravel(), ".", color=COLORS[label], ms=2)
             # 𝒰 against this model's own active distribution (models that have not learnt the task differ)
             ax.axhline(np.mean([r.kl_uniform for r in by_seed.values()]), color=COLORS[label], lw=0.6, ls=":")
-        # A short title: a long one reaches over the panel letter at the axes' top-left corner.
-        ax.set(xticks=quarters, xlabel="quarter of the quiescent run", ylabel="KL(quiescent ‖ active) (nats)",
-               yscale="log", title=f"{title}: KL by quarter")
-        ax.text(0.03, 0.97, "dotted: $\\mathcal{U}$", transform=ax.transAxes, ha="left", va="top", fontsize=7)
+        # A short title: a long one reaches over the panel letter. The dotted lines are named in the y label, where
+        # no line of the panel can run into the words.
+        ax.set(xticks=quarters, xlabel="quarter of the quiescent run",
+               ylabel="KL(quiescent ‖ active) (nats; dotted: $\\mathcal{U}$)", yscale="log",
+               title=f"{title}: KL by quarter")
     return draw
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 import numpy as np
-from matplotlib.lines import Line2D
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 from .. import analysis as A
 from .. import plotting as P
