@@ -5,6 +5,7 @@ no markdown may be left unrendered. A screenshot of each page goes to the test's
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -143,3 +144,122 @@ def test_every_committed_page_loads_its_images_and_resolves_its_links(browser, p
         params = browser.find_elements("css selector", ".celltag_parameters, .celltag_injected-parameters")
         assert len(params) <= 1, "one visible parameters cell"
     browser.save_screenshot(str(tmp_path / "page.png"))
+
+
+# --- exploring in JupyterLab, as a person does --------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path, smoke_outputs):
+    """A JupyterLab server on localhost serving a copy of notebooks/explore.ipynb whose parameters point at the
+    session's smoke cache (every model already trained), with the project's environment and code."""
+    import json
+    import time
+    import urllib.request
+
+    nb = json.loads((ROOT / "notebooks" / "explore.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "".join(cell["source"]).replace('preset = "laptop"', 'preset = "smoke"')
+    source = source.replace('outputs_dir = "../outputs"', f'outputs_dir = {str(smoke_outputs)!r}')
+    assert 'preset = "smoke"' in source and str(smoke_outputs) in source and "save = False" in source
+    cell["source"] = source
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "explore.ipynb").write_text(json.dumps(nb))
+    port, token = free_port(), "reproduction-test"
+    env = os.environ | {"PYTHONPATH": str(ROOT), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+                        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "OMP_NUM_THREADS": "1"}
+    env.pop("MPLBACKEND", None)  # Jupyter's own inline backend, as a person gets it
+    server = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+                               "--ip=127.0.0.1", "--allow-root", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+                               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                              cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "JupyterLab did not start within 120 s"
+            time.sleep(0.5)
+    yield f"{url}/lab/tree/explore.ipynb?token={token}"
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def widget_picture(browser) -> tuple[str, str]:
+    """The src of the picture in the explorer's output widget and the text printed under it ("", "" if none)."""
+    return browser.execute_script("""
+        const out = document.querySelector('.widget-output');
+        if (!out) return ['', ''];
+        const img = out.querySelector('img');
+        const ok = img && img.complete && img.naturalWidth > 300;
+        return [ok ? img.src : '', out.innerText];""")
+
+
+def complete_figure(src: str) -> bool:
+    """The PNG of a view with all four panels drawn: ink in each quarter of the picture's width."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("L"))
+    quarters = np.array_split(pixels, 4, axis=1)
+    return all((q < 200).mean() > 0.005 for q in quarters)
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_exploring_in_jupyterlab_redraws_complete_figures_and_writes_nothing(browser, lab, smoke_outputs, tmp_path,
+                                                                              attempt):
+    """Run All, change a control at once, then again several times: each time the output widget shows a complete
+    figure that differs from the one before, with its summary line; nothing is written in the result set."""
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    written = sorted((smoke_outputs / "smoke").rglob("explore*")) if (smoke_outputs / "smoke").exists() else []
+    stamps = {p: p.stat().st_mtime_ns for p in written}
+    browser.get(lab)
+    wait = WebDriverWait(browser, 120, poll_frequency=0.2)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell"))
+    wait.until(lambda d: d.find_elements(By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Run']"))
+    time.sleep(1)  # the kernel connects
+    browser.find_element(By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Run']").click()
+    wait.until(lambda d: d.find_elements(By.XPATH, "//div[contains(@class,'lm-Menu-itemLabel') and text()='Run All Cells']"))
+    browser.find_element(By.XPATH, "//div[contains(@class,'lm-Menu-itemLabel') and text()='Run All Cells']").click()
+    wait.until(lambda d: widget_picture(d)[0])
+    last, _ = widget_picture(browser)
+    assert complete_figure(last)
+
+    def choose(description: str, value: str):
+        box = browser.find_element(By.XPATH, f"//div[contains(@class,'widget-dropdown')][.//label[text()='{description}']]")
+        Select(box.find_element(By.TAG_NAME, "select")).select_by_visible_text(value)
+
+    changes = [("seed", "1"), ("condition", "noiseless_unbiased"), ("seed", "0"), ("task", "head_direction"),
+               ("seed", "1"), ("task", "spatial")]
+    for i, (description, value) in enumerate(changes):   # the first right after Run All, as a person clicks
+        choose(description, value)
+        wait.until(lambda d: widget_picture(d)[0] not in ("", last) and "KL(quiescent" in widget_picture(d)[1])
+        src, text = widget_picture(browser)
+        browser.execute_script("document.querySelector('.widget-output').scrollIntoView()")
+        browser.save_screenshot(str(tmp_path / f"change{i}-{description}-{value}.png"))
+        assert complete_figure(src), f"change {i} ({description} → {value}): a figure with a blank panel"
+        assert text.strip().splitlines()[-1].startswith(browser.find_element(
+            By.XPATH, "//div[contains(@class,'widget-dropdown')][.//label[text()='task']]//select")
+            .get_attribute("value")), text
+        last = src
+    after = sorted((smoke_outputs / "smoke").rglob("explore*")) if (smoke_outputs / "smoke").exists() else []
+    assert after == written and all(p.stat().st_mtime_ns == stamps[p] for p in after), "exploring wrote files"

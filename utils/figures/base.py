@@ -60,6 +60,9 @@ class Notebook:
     models: tuple[Model, ...]
     seeds: int | None = None        # the notebook uses only its first `seeds` seeds (None: the preset's)
     figure: str = ""                # composed figure and results JSON name (default: `figure_name`)
+    # Parameters the pipeline passes when it renders the notebook, beyond preset, outputs, device and variant
+    # (the explorer writes its files only when the pipeline asks: exploring by hand writes nothing).
+    render_parameters: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self):
         if not self.figure:

@@ -23,7 +23,8 @@ from .base import Figure, FigureSettings, Model, Notebook, SP
 from ..claims import Check
 
 # The network the explorer opens with (any other is trained on demand); one seed.
-NOTEBOOK = Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), seeds=1)
+NOTEBOOK = Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), seeds=1,
+                    render_parameters=(("save", True),))
 
 
 def explore_noise_std(net: Network, noise_scale: float) -> float:
@@ -62,6 +63,14 @@ class ExploreView(Figure):
         return {"task": self.task, "condition": self.condition, "seed": self.seed, "noise_scale": self.noise_scale,
                 "quiescent_noise_std": self.noise_std, "trajectories": len(self.active),
                 "active_steps": self.active.shape[1], "quiescent_steps": self.quiescent.shape[1], "kl": self.kl}
+
+    def show(self, settings: FigureSettings, save: bool = True):
+        """The view as a PNG for display; with `save`, composed and saved as every figure is (`figures/explore.*`),
+        otherwise drawn off pyplot and written nowhere."""
+        if save:
+            return super().show(settings)
+        from IPython.display import Image
+        return Image(data=view_png(self), width=900)
 
     def summary(self) -> str:
         return (f"{self.task}/{self.condition} seed {self.seed}: quiescent noise ×{self.noise_scale:.4g} → std "

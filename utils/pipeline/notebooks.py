@@ -55,7 +55,9 @@ def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: 
     tmp = out_dir / f".{name}.partial.ipynb"
     outputs = os.path.relpath(Path(ws.outputs_dir).resolve(), notebook_dir)
     commit = current_commit()
-    params = {"preset": ws.preset, "outputs_dir": outputs, "device": ws.device, "variant": ws.variant}
+    declared = registry.NOTEBOOKS.get(name)
+    params = ({"preset": ws.preset, "outputs_dir": outputs, "device": ws.device, "variant": ws.variant}
+              | dict(declared.render_parameters if declared else ()))
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
         pm.execute_notebook(str(notebook_dir / f"{name}.ipynb"), str(tmp),
                             parameters=params | (extra_parameters or {}), kernel_name="python3", progress_bar=False,
