@@ -38,7 +38,7 @@ bench: $(STAMP)  ## training-step and analysis timings against the released-code
 	$(PY) -m benchmarks
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (change a parameter, rerun a cell)
-	$(PY) -m jupyter lab --notebook-dir=notebooks
+	$(PY) -m jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)  # root: a container
 
 report: $(STAMP)
 	$(PY) -m utils report --preset $(PRESET)

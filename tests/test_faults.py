@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import warnings
-from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,6 @@
 """The per-figure computations of Figs. 1–3 on smoke models: shapes, bookkeeping over seeds, and results JSON
 that the report can read. Smoke models are barely trained, so nothing here checks a scientific claim."""
+import dataclasses
 import json
 
 import matplotlib
@@ -32,7 +33,8 @@ def fig1(smoke):
     settings, sp, _ = smoke
     nets = sp["noisy_unbiased"]
     runs = seed_runs.decoded_runs_over_seeds(nets, settings.analysis)
-    return (fig1_module.training_curves(nets), fig1_module.explained_variance_over_seeds(nets, settings.analysis),
+    trained = settings.trained("spatial", "noisy_unbiased")
+    return (fig1_module.training_curves(trained), fig1_module.explained_variance_over_seeds(nets, settings.analysis),
             seed_runs.step_lengths_over_seeds(runs),
             fig1_module.quiescent_density_over_seeds(nets, runs, settings.analysis))
 
@@ -52,9 +54,9 @@ def fig3(smoke):
 
 
 def test_training_curves_stack_the_saved_metrics(smoke, fig1):
-    _, sp, _ = smoke
+    settings, _, _ = smoke
     curves, *_ = fig1
-    nets = sp["noisy_unbiased"]
+    nets = settings.trained("spatial", "noisy_unbiased")
     assert curves.seeds == [0, 1]
     np.testing.assert_array_equal(curves.batches, nets[0].metrics["test_batch"])
     assert curves.loss.shape == curves.decode_error.shape == (2, len(curves.batches))
@@ -63,14 +65,11 @@ def test_training_curves_stack_the_saved_metrics(smoke, fig1):
 
 
 def test_training_curves_refuse_networks_tested_at_different_batches(smoke):
-    _, sp, _ = smoke
-    a, b = sp["noisy_unbiased"]
-
-    class Fake:
-        run_config, metrics = b.run_config, dict(b.metrics, test_batch=[0, 5, 20])
-
+    settings, _, _ = smoke
+    a, b = settings.trained("spatial", "noisy_unbiased")
+    tested_elsewhere = dataclasses.replace(b, metrics=dict(b.metrics, test_batch=[0, 5, 20]))
     with pytest.raises(ValueError, match="different batches"):
-        fig1_module.training_curves([a, Fake()])
+        fig1_module.training_curves([a, tested_elsewhere])
 
 
 def test_fig1_reports_fig2s_measures_of_its_own_network(fig1, fig2):
@@ -195,7 +194,9 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     write_results("fig2", fig2_module.fig2_results(*fig2), settings)
     hd = smoke[2]
     steps = seed_runs.step_lengths_over_seeds(fig3.runs, circular=True)
-    errors = {"noisy_unbiased": seed_runs.final_decode_errors(hd), "noisy_biased": seed_runs.final_decode_errors(hd)}
+    trained = settings.trained("head_direction", "noisy_unbiased")
+    errors = {"noisy_unbiased": seed_runs.final_decode_errors(trained),
+              "noisy_biased": seed_runs.final_decode_errors(trained)}
     write_results("fig3", fig3_module.fig3_results(fig3, steps, errors), settings)
     r1 = read_results("fig1", "smoke", settings.outputs_dir)["results"]
     assert set(r1["final_test_loss"]) == {"per_seed", "mean", "sd"}
@@ -218,7 +219,7 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     assert spread == pytest.approx(np.median(np.linalg.norm(r_sigma.reshape(-1, 2), axis=1)))
     assert 1 <= r2["decoded_spread"]["B_q"]["distinct_positions"]["per_seed"]["0"] <= r_sigma[..., 0].size
     assert seed_runs.summarize(r1).startswith("final_test_loss: ") and "bearing_kl_untrained" in seed_runs.summarize(r3)
-    assert r3["final_decode_error"]["noisy_biased"]["per_seed"]["1"] == hd[1].metrics["test_decode_error"][-1]
+    assert r3["final_decode_error"]["noisy_biased"]["per_seed"]["1"] == trained[1].metrics["test_decode_error"][-1]
     assert set(r1["step_lengths"]["quiescent"]) == {"median", "p99", "jump_fraction"}
     assert set(r3["step_lengths"]["quiescent"]) == {"median", "p99"}   # bearings: no jump length
     verdicts = {row["id"]: row for row in report.evaluate_claims("smoke", settings.outputs_dir)}
