@@ -70,21 +70,29 @@ class Schedule:
         _, kind, what = max(candidates, key=lambda c: c[0])
         return kind, what
 
-    def seconds_left(self) -> float | None:
-        """The work left over the slots, at the speeds measured so far (None until a model or notebook ends)."""
-        left = 0.0
-        for kind, estimates in (("model", [self.model_work[j] for j in self.models]),
-                                ("notebook", [registry.cost(n) for n in self.waiting])):
-            if not estimates:
-                continue
-            done = self.rates[kind]
-            if not done or sum(e for e, _ in done) == 0:
+    def estimate(self, kind: str, what) -> float:
+        """A task's expected seconds at the speed measured so far for its kind (None before any has ended)."""
+        done = self.rates[kind]
+        if not done or sum(e for e, _ in done) == 0:
+            return None
+        work = self.model_work[what] if kind == "model" else registry.cost(what)
+        return work * sum(s for _, s in done) / sum(e for e, _ in done)
+
+    def seconds_left(self, running: dict | None = None) -> float | None:
+        """The work left over the slots at the speeds measured so far: the waiting tasks, and what the running
+        ones are expected to need still (None until a task of each kind left has ended)."""
+        now, left = time.perf_counter(), 0.0
+        tasks = ([("model", j, now) for j in self.models] + [("notebook", n, now) for n in self.waiting]
+                 + list((running or {}).values()))
+        for kind, what, started in tasks:
+            expected = self.estimate(kind, what)
+            if expected is None:
                 return None
-            left += sum(estimates) * sum(s for _, s in done) / sum(e for e, _ in done)
+            left += max(expected - (now - started), 0.0)
         return left / self.jobs
 
-    def progress(self) -> str:
-        left = self.seconds_left()
+    def progress(self, running: dict | None = None) -> str:
+        left = self.seconds_left(running)
         eta = "estimating the time left" if left is None else f"about {left / 60:.0f} min left"
         return (f"[progress] models {self.done_models}/{self.n_models} · notebooks "
                 f"{self.done_notebooks}/{self.n_notebooks} · {time.perf_counter() - self.t0:.0f} s · {eta}")
@@ -132,7 +140,7 @@ class Schedule:
                         self.rates["notebook"].append((registry.cost(what), seconds))
                         line = (f"[notebook] {what} done in {seconds:.0f} s" if future.exception() is None
                                 else f"[notebook] {what} FAILED")
-                    print(f"{line}\n{self.progress()}", flush=True)
+                    print(f"{line}\n{self.progress(running)}", flush=True)
 
 
 __all__ = ["Schedule"]
