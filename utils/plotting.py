@@ -333,7 +333,7 @@ def plot_polar_trajectory(ax: Axes, bearings, color, lw: float = 0.8) -> Axes:
     steps = max(len(b) for b in np.atleast_2d(bearings)) - 1
     circles = [t for t in MaxNLocator(nbins=2, integer=True).tick_values(0, steps) if 0 < t < steps]
     ax.set_yticks(circles, labels=[])
-    ax.set_ylim(0, steps)
+    ax.set_ylim(0, steps * 1.04)  # room for the end marker at the rim
     ax.text(1.0, -0.02, f"grey circle{'s' if len(circles) > 1 else ''}: step {', '.join(f'{t:g}' for t in circles)}",
             transform=ax.transAxes, ha="right", va="top", fontsize=5)
     ax.grid(lw=0.4)
