@@ -6,8 +6,12 @@ import json
 import sys
 
 from . import config as C
+from . import report
 from .cache import get_model
 from .pipeline import slurm
+from .pipeline.grid import train_grid
+from .pipeline.notebooks import regenerate
+from .training import resolve_device
 
 
 class Parser(argparse.ArgumentParser):
@@ -121,9 +125,6 @@ def _dispatch(args) -> int:
         print(model.run_dir)
         return 0
     if args.command in ("train-grid", "figures"):
-        from .pipeline.grid import train_grid
-        from .pipeline.notebooks import regenerate
-        from .training import resolve_device
         overrides = parse_overrides(args.overrides)
         C.get_preset(args.preset)
         launch = slurm.launcher_kwargs(args)  # --launcher and --slurm-*: checked before anything runs
@@ -134,7 +135,6 @@ def _dispatch(args) -> int:
                    device=args.device, overrides=overrides, seeds=C.parse_seeds(args.seeds), threads=args.threads,
                    **launch)
     if args.command == "report":
-        from . import report
         C.get_preset(args.preset)
         return report.main(args.preset, args.outputs, C.variant_of(parse_overrides(args.overrides)),
                            C.parse_seeds(args.seeds))

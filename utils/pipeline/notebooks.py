@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import config as C
-from .. import registry
+from .. import registry, report
 from ..files import atomic_write_text
 from .grid import default_jobs, default_threads, train_grid
-from .schedule import Schedule
 from .provenance import current_commit
+from .schedule import Schedule
 from .site import export_html, write_index
 from .workspace import Workspace, select_notebooks
 
@@ -118,7 +118,6 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
         Schedule(notebooks, ws, jobs, threads, seeds).run(run_notebook)
     if failed:
         return 1
-    from .. import report  # here: it loads the analysis stack, which the training and notebook phases do not
     status = report.main(preset, outputs_dir, variant, seeds)  # 1 when a claim's check raised (an error row)
     index = write_index(result_set, outputs_dir)
     print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
