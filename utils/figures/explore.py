@@ -17,10 +17,10 @@ from .. import analysis as A
 from .. import config as C
 from .. import plotting as P
 from ..circular import circle_grid, circular_kl, vonmises_kde
+from ..claims import Check
 from ..models import Network
 from ..cache import get_model
 from .base import Figure, FigureSettings, Model, Notebook, SP
-from ..claims import Check
 
 # The network the explorer opens with (any other is trained on demand); one seed.
 NOTEBOOK = Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), seeds=1,

@@ -36,9 +36,9 @@ from .. import config as C
 from .. import plotting as P
 from .. import steady_state as S
 from ..cache import TrainedModel
+from ..claims import Check, Params, Verdict, fmt
 from ..models import Network
 from .base import HD, SP, Figure, FigureSettings, Model, Notebook
-from ..claims import Check, Params, Verdict, fmt
 
 # The map of conditions (SP noisy unbiased). Every row sets the bias and noise kind, so the map is the same networks
 # under every model variant; rows that other notebooks train share their cache entries. Then Fig. 3's HD network.

@@ -27,10 +27,10 @@ from .. import analysis as A
 from .. import config as C
 from .. import plotting as P
 from ..cache import TrainedModel
+from ..claims import Check, Params, Verdict, fmt
 from ..models import Network, noise_moments
 from ..score import score_alignment
 from .base import Figure, FigureSettings, Model, Notebook, per_seed_and_mean
-from ..claims import Check, Params, Verdict, fmt
 
 NOTEBOOK = Notebook("ext_constant_drive", tuple(Model.of(task, "noisy_unbiased", label, **spec) for task in C.TASKS
                                                   for label, spec in C.CONSTANT_DRIVE_MODELS.items()), seeds=2)

@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from .. import analysis as A
 from .. import plotting as P
 from ..circular import CIRCLE_BINS, VM_KAPPA, circle_grid, circular_kl, uniform_circle, vonmises_kde
+from ..claims import Check, Params, Verdict, fmt, kl_entry, mean_of, unbiased_holds
 from .base import HD_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
 from .fig2 import KL_COLS
-from ..claims import Check, Params, Verdict, fmt, kl_entry, mean_of, unbiased_holds
 
 NOTEBOOK = Notebook("ext_hd_metrics", HD_FOUR, seeds=2)  # beyond the paper: the first two seeds
 

@@ -16,9 +16,9 @@ from matplotlib.lines import Line2D
 
 from .. import analysis as A
 from .. import plotting as P
+from ..claims import Check, Params, Verdict, fmt, mean_of
 from ..score import SCORE_EVAL, SCORE_KS, SCORE_PCS, ScoreAlignment, score_alignment
 from .base import HD, SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
-from ..claims import Check, Params, Verdict, fmt, mean_of
 
 NOTEBOOK = Notebook("ext_score", (Model.of(SP, "noisy_unbiased", "SP U^σ"), Model.of(SP, "noiseless_unbiased", "SP U"),
                                 Model.of(HD, "noisy_unbiased", "HD U^σ"), Model.of(HD, "noiseless_unbiased", "HD U")), seeds=2)

@@ -22,9 +22,9 @@ from .. import analysis as A
 from .. import circular
 from .. import config as C
 from .. import plotting as P
+from ..claims import Check, Params, Verdict, fmt, seed_mean
 from ..models import Network
 from .base import HD, SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
-from ..claims import Check, Params, Verdict, fmt, seed_mean
 
 NOTEBOOK = Notebook("ext_temperature", (Model.of(SP, "noisy_unbiased", "SP U^σ"), Model.of(SP, "noisy_biased", "SP B^σ"),
                                       Model.of(HD, "noisy_unbiased", "HD U^σ")), seeds=2)

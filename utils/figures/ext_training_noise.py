@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
+from ..claims import Check, Params, Verdict, fmt, mean_of, seed_mean
 from ..models import noise_moments
 from .base import SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
-from ..claims import Check, Params, Verdict, fmt, mean_of, seed_mean
 
 # Per-step noise variance σ²Δt = noise_std². "0" and "1e-4" are the noiseless_unbiased / noisy_unbiased networks of
 # the figures; "uniform" is the released code's model: noise U[0, 1) · 0.01 (mean 0.005, variance 1e-4 / 12) and

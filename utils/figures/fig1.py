@@ -14,13 +14,13 @@ import numpy as np
 from .. import analysis as A
 from .. import plotting as P
 from ..cache import TrainedModel
+from ..claims import Check, Params, Verdict, fmt, mean_of
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
 from .runs import (DecodedRuns, DensityMaps, Example, StepLengths, by_seed, decoded_runs_over_seeds, density_maps,
                    reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize,
                    total_variance_over_seeds)
-from ..claims import Check, Params, Verdict, fmt, mean_of
 
 NOTEBOOK = Notebook("fig1_spatial_reactivation", (Model.of(SP, "noisy_unbiased", "U^σ"),))
 

@@ -13,12 +13,12 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
+from ..claims import Check, Params, Verdict, biased_holds, fmt, kl_entry, mean_of, unbiased_holds
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import SP_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
 from .runs import (DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seeds_of, summarize,
                    total_variance_over_seeds)
-from ..claims import Check, Params, Verdict, biased_holds, fmt, kl_entry, mean_of, unbiased_holds
 
 NOTEBOOK = Notebook("fig2_biased_and_kl", SP_FOUR)
 

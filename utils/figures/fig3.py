@@ -13,12 +13,12 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
+from ..claims import Check, Params, Verdict, fmt, mean_of
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import HD, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
 from .runs import (DecodedRuns, Example, StepLengths, by_seed, decoded_runs, final_decode_errors,
                    reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize)
-from ..claims import Check, Params, Verdict, fmt, mean_of
 
 NOTEBOOK = Notebook("fig3_head_direction", (Model.of(HD, "noisy_unbiased", "U^σ"), Model.of(HD, "noisy_biased", "B^σ")))
 

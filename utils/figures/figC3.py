@@ -9,9 +9,9 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
+from ..claims import Check
 from .base import SP_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
 from .regimes import QUIESCENT_REGIMES, REGIME_TITLES, regime_runs
-from ..claims import Check
 
 NOTEBOOK = Notebook("figC3_noise_conditions", SP_FOUR)
 

@@ -9,9 +9,9 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
+from ..claims import Check, Params, Verdict, fmt
 from .base import SP_FOUR, Figure, FigureSettings, Notebook, share_beyond
 from .regimes import QUIESCENT_REGIMES, REGIMES, regime_runs
-from ..claims import Check, Params, Verdict, fmt
 
 NOTEBOOK = Notebook("figC4_step_distance", SP_FOUR)
 

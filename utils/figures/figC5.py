@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from .base import HD, Figure, FigureSettings, Model, Notebook, per_seed_and_mean, share_beyond
 from ..claims import Check, Params, Verdict, mean_of
+from .base import HD, Figure, FigureSettings, Model, Notebook, per_seed_and_mean, share_beyond
 
 NOTEBOOK = Notebook("figC5_hd_transitions", (Model.of(HD, "noisy_biased", "biased"), Model.of(HD, "noisy_unbiased", "unbiased")))
 

@@ -14,8 +14,8 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from .base import Figure, FigureSettings, Notebook, per_seed_and_mean
 from ..claims import Params, Verdict, biased_holds, fmt, mean_of, unbiased_holds
+from .base import Figure, FigureSettings, Notebook, per_seed_and_mean
 
 
 # ----------------------------------------------------------------------------------------------------------
