@@ -23,12 +23,11 @@ from typing import Callable
 
 from .. import registry
 from .grid import missing_jobs, training_cost
+from .workspace import ModelJob, Workspace, required_models, train_job
 
 # Seconds per multiply-add of a training run (`grid.training_cost`) in one single-threaded process on the 2-core
-# CPU, the median over the 50 laptop models: the prior that puts models and notebooks on one scale until the
-# first model of this run has ended.
+# CPU, the median over the 50 laptop models: what puts a model's level and a notebook's (seconds) on one scale.
 SECONDS_PER_MULTIPLY_ADD = 1.7e-10
-from .workspace import ModelJob, Workspace, required_models, train_job
 
 
 class Schedule:
@@ -70,7 +69,7 @@ class Schedule:
         _, kind, what = max(candidates, key=lambda c: c[0])
         return kind, what
 
-    def estimate(self, kind: str, what) -> float:
+    def estimate(self, kind: str, what) -> float | None:
         """A task's expected seconds at the speed measured so far for its kind (None before any has ended)."""
         done = self.rates[kind]
         if not done or sum(e for e, _ in done) == 0:
