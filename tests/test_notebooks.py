@@ -137,7 +137,7 @@ def test_index_opens_with_its_answer_contents_and_the_other_scale(tmp_path):
         (tmp_path / other / "report.json").write_text(json.dumps({"preset": "laptop", "variant": variant}))
         (tmp_path / other / "index.html").write_text("<html></html>")
     index = site.write_index("smoke", str(tmp_path)).read_text()
-    title = site.notebook_title(registry.notebook("fig1_spatial_reactivation").path)
+    title, _ = site.title_and_opening(registry.notebook("fig1_spatial_reactivation").path)
     assert title.startswith("Fig. 1") and index.count(title) >= 3   # the answer, the contents, the section
     assert "1 of 2 pass; not" in index and 'href="report.html#fig1-smooth"' in index and "13.4%" in index
     assert '<a href="#fig1">' in index and '<a href="#paper">' in index and 'id="paper"' in index

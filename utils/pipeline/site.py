@@ -43,10 +43,7 @@ def export_html(notebook: Path) -> Path:
     nb.cells = [c for c in nb.cells if INJECTED not in c.get("metadata", {}).get("tags", [])]
     body, _ = HTMLExporter(template_name="lab", config=config).from_notebook_node(
         nb, resources={"metadata": {"name": notebook.stem}})
-    made = rendered_with(notebook)
-    commit = (f"rendered with commit <code>{made['commit']}</code>" + (" (with local changes)" if made["dirty"] else "")
-              + (" (stamped afterwards: the newest commit with this notebook's code)" if made["afterwards"] else "")
-              if made["commit"] else "rendered before commits were recorded")
+    commit = rendered_with(nb)["phrase"]
     passed = ", ".join(f"<code>{html.escape(f'{k}={v!r}')}</code>" for k, v in injected.items())
     back = (f'<p style="margin:1em 2em"><a href="../index.html">← index of this result set</a> · '
             f'<a href="{notebook.name}">{notebook.name}</a> · {commit}'
@@ -61,30 +58,30 @@ def markdown_to_html(text: str) -> str:
     return mistune.html(text)
 
 
-def opening_cell(notebook: Path) -> str:
-    """The first markdown cell of a notebook, without its `# title` line (the index gives its own heading)."""
-    for cell in json.loads(notebook.read_text())["cells"]:
-        if cell["cell_type"] == "markdown":
-            text = "".join(cell["source"]).strip()
-            return text.split("\n", 1)[1].strip() if text.startswith("# ") and "\n" in text else text
-    return ""
+def title_and_opening(notebook: Path) -> tuple[str, str]:
+    """A notebook's `# title` (its name where it has none) and the rest of its first markdown cell (the index
+    gives the title as its own heading)."""
+    if notebook.exists():
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] == "markdown":
+                text = "".join(cell["source"]).strip()
+                if not text.startswith("# "):
+                    return notebook.stem, text
+                title, _, rest = text.partition("\n")
+                return title[2:].strip(), rest.strip()
+    return notebook.stem, ""
 
 
-def notebook_title(source: Path) -> str:
-    """The `# title` line of a notebook's opening cell (its name where it has none)."""
-    if source.exists():
-        for cell in json.loads(source.read_text())["cells"]:
-            text = "".join(cell["source"]).strip()
-            if cell["cell_type"] == "markdown" and text.startswith("# "):
-                return text.splitlines()[0][2:].strip()
-    return source.stem
-
-
-def rendered_with(executed: Path) -> dict:
-    """The commit an executed notebook records (`provenance`), short, and whether it was stamped afterwards."""
-    info = recorded(json.loads(executed.read_text())) if executed.exists() else {}
-    commit = info.get("commit") or ""
-    return {"commit": commit[:10], "dirty": bool(info.get("dirty")), "afterwards": bool(info.get("stamped_afterwards"))}
+def rendered_with(notebook: dict) -> dict:
+    """The commit an executed notebook records (`provenance`), short, and one HTML phrase that says it (the
+    notebook's page and the index both show that phrase)."""
+    info = recorded(notebook)
+    commit = (info.get("commit") or "")[:10]
+    phrase = (f"rendered with commit <code>{html.escape(commit)}</code>"
+              + (" (with local changes)" if info.get("dirty") else "")
+              + (" (stamped afterwards: the newest commit with this notebook's code)"
+                 if info.get("stamped_afterwards") else "")) if commit else "rendered before commits were recorded"
+    return {"commit": commit, "phrase": phrase}
 
 
 def answer(rows: list[dict], titles: dict[str, str]) -> list[dict]:
@@ -112,17 +109,19 @@ def index_context(result_set: str, outputs_dir: str | Path) -> dict:
     rows = report.get("claims", [])
     groups = [{"key": key, "title": title, "rows": [r for r in rows if group_of(r) == key]}
               for key, title in GROUPS.items()]
-    titles = {row.figure: notebook_title(row.path) for row in registry.NOTEBOOKS.values()}
+    opening = {row.figure: title_and_opening(row.path) for row in registry.NOTEBOOKS.values()}
+    titles = {figure: title for figure, (title, _) in opening.items()}
     figures = []
     for row in registry.NOTEBOOKS.values():
-        notebook, name, source = row.name, row.figure, row.path
+        notebook, name = row.name, row.figure
         if not (base / "figures" / f"{name}.png").exists():
             continue
+        executed = base / "notebooks" / f"{notebook}.ipynb"
         figures.append({"name": name, "notebook": notebook, "title": titles[name],
-                        "caption": markdown_to_html(opening_cell(source)) if source.exists() else "",
-                        "html": (base / "notebooks" / f"{notebook}.html").exists(),
+                        "caption": markdown_to_html(opening[name][1]),
+                        "html": executed.with_suffix(".html").exists(),
                         "pdf": (base / "figures" / f"{name}.pdf").exists(),
-                        "rendered": rendered_with(base / "notebooks" / f"{notebook}.ipynb")})
+                        "rendered": rendered_with(json.loads(executed.read_text()) if executed.exists() else {})})
     preset = report.get("preset", result_set)
     variant = report.get("variant", "default")
     others = other_sets(result_set, outputs_dir)
@@ -159,5 +158,5 @@ def write_index(result_set: str, outputs_dir: str | Path) -> Path:
     return atomic_write_text(path, page)
 
 
-__all__ = ["export_html", "markdown_to_html", "opening_cell", "index_context", "other_sets", "notebook_title", "answer",
-           "rendered_with", "write_index"]
+__all__ = ["export_html", "markdown_to_html", "title_and_opening", "rendered_with",
+           "answer", "index_context", "other_sets", "write_index"]
