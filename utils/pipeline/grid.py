@@ -43,6 +43,14 @@ def default_jobs(device: str) -> int:
     return 1 if device != "cpu" else max(1, min(os.cpu_count() or 1, 4))
 
 
+def keep_freed_memory() -> None:
+    """glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
+    memory in the process makes a CPU training step 6–18 % faster (benchmarks/bench.py, docs/performance.md).
+    glibc reads these at process start-up: call before the training workers are spawned."""
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
+
+
 def missing_jobs(notebooks: list[str], ws: Workspace, seeds: tuple[int, ...] | None = None) -> list[ModelJob]:
     """The models of `required_models` not yet trained in `ws`'s cache, each model directory once."""
     todo, seen = [], set()
@@ -64,11 +72,7 @@ def train_local(todo: list[ModelJob], ws: Workspace, jobs: int, threads: int | N
         return 0
     threads = default_threads(jobs, threads)
     t0 = time.perf_counter()
-    # glibc returns every large (B, T, N) buffer to the OS and maps it again on the next step; keeping freed
-    # memory in the process makes a CPU training step 6–18 % faster (benchmarks/bench.py, docs/performance.md).
-    # glibc reads these at process start-up, so they take effect in the workers spawned below.
-    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
-    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
+    keep_freed_memory()
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(train_job, job, ws, threads): job for job in todo}
         for i, fut in enumerate(as_completed(futures), 1):
@@ -96,5 +100,5 @@ def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
     return train_local(todo, ws, jobs or default_jobs(device), threads)
 
 
-__all__ = ["training_cost", "check_count", "default_threads", "default_jobs", "missing_jobs",
+__all__ = ["training_cost", "check_count", "default_threads", "default_jobs", "keep_freed_memory", "missing_jobs",
            "train_local", "train_grid"]

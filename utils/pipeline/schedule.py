@@ -15,7 +15,6 @@ last `laptop` run took, `registry.cost`, scaled by how long those run here took 
 """
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from multiprocessing import get_context
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import registry
-from .grid import missing_jobs, training_cost
+from .grid import keep_freed_memory, missing_jobs, training_cost
 from .workspace import ModelJob, Workspace, required_models, train_job
 
 # Seconds per multiply-add of a training run (`grid.training_cost`) in one single-threaded process on the 2-core
@@ -45,19 +44,21 @@ class Schedule:
             name: {ws.run_dir(job) for job in required_models([name], ws.preset, seeds)} & missing
             for name in notebooks}
         self.first = notebooks[0] if notebooks else None
+        # Measured seconds, read once: each is parsed from a committed executed notebook.
+        self.notebook_work = {name: registry.cost(name) for name in notebooks}
         self.model_work = {job: training_cost(job.config(ws)) for job in models}
-        unlocks = {job: max(registry.cost(n) for n, need in self.waiting.items() if ws.run_dir(job) in need)
+        unlocks = {job: max(self.notebook_work[n] for n, need in self.waiting.items() if ws.run_dir(job) in need)
                    for job in models}
         self.level = {job: (bool(self.first) and ws.run_dir(job) in self.waiting[self.first],
                             self.model_work[job] * SECONDS_PER_MULTIPLY_ADD + unlocks[job]) for job in models}
         self.models: list[ModelJob] = sorted(models, key=self.level.get, reverse=True)  # stable: ties keep order
         self.n_models, self.n_notebooks = len(self.models), len(notebooks)
-        self.done_models = self.done_notebooks = 0
         self.t0 = time.perf_counter()
-        self.rates: dict[str, list[tuple[float, float]]] = {"model": [], "notebook": []}  # (estimate, seconds)
+        # Per kind, (expected work, seconds) of every task that has ended: the speeds, and how many are done.
+        self.rates: dict[str, list[tuple[float, float]]] = {"model": [], "notebook": []}
 
     def notebook_level(self, name: str) -> tuple[bool, float]:
-        return name == self.first, registry.cost(name)
+        return name == self.first, self.notebook_work[name]
 
     def next_task(self) -> tuple[str, object] | None:
         """("notebook", name) or ("model", job): of the ready notebooks and the next model, the highest level."""
@@ -75,7 +76,7 @@ class Schedule:
         done = self.rates[kind]
         if not done or sum(e for e, _ in done) == 0:
             return None
-        work = self.model_work[what] if kind == "model" else registry.cost(what)
+        work = self.model_work[what] if kind == "model" else self.notebook_work[what]
         return work * sum(s for _, s in done) / sum(e for e, _ in done)
 
     def seconds_left(self, running: dict | None = None) -> float | None:
@@ -94,8 +95,8 @@ class Schedule:
     def progress(self, running: dict | None = None) -> str:
         left = self.seconds_left(running)
         eta = "estimating the time left" if left is None else f"about {left / 60:.0f} min left"
-        return (f"[progress] models {self.done_models}/{self.n_models} · notebooks "
-                f"{self.done_notebooks}/{self.n_notebooks} · {time.perf_counter() - self.t0:.0f} s · {eta}")
+        return (f"[progress] models {len(self.rates['model'])}/{self.n_models} · notebooks "
+                f"{len(self.rates['notebook'])}/{self.n_notebooks} · {time.perf_counter() - self.t0:.0f} s · {eta}")
 
     def training_pool(self):
         """Processes for training (spawned: a fresh torch in each, no forked threads)."""
@@ -104,10 +105,7 @@ class Schedule:
     def run(self, run_notebook: Callable[[str], None]) -> None:
         """Train and run everything; a failed model stops the run (its error is raised), a failed notebook does not
         stop the others (`run_notebook` records it and raises)."""
-        # glibc keeps freed memory in a training process: a CPU step 6–18 % faster (docs/performance.md); read at
-        # process start-up, so set before the workers are spawned.
-        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**30))
-        os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
+        keep_freed_memory()
         print(f"[schedule] {self.n_models} model(s) to train at preset {self.ws.preset!r}, {self.n_notebooks} "
               f"notebook(s), {self.jobs} slot(s)", flush=True)
         running: dict[Future, tuple[str, object, float]] = {}
@@ -130,14 +128,12 @@ class Schedule:
                     seconds = time.perf_counter() - started
                     if kind == "model":
                         run_dir = Path(future.result())  # re-raises a worker's error with its traceback
-                        self.done_models += 1
                         self.rates["model"].append((self.model_work[what], seconds))
                         for need in self.waiting.values():
                             need.discard(run_dir)
                         line = f"[train] {what} done in {seconds:.0f} s"
                     else:
-                        self.done_notebooks += 1
-                        self.rates["notebook"].append((registry.cost(what), seconds))
+                        self.rates["notebook"].append((self.notebook_work[what], seconds))
                         line = (f"[notebook] {what} done in {seconds:.0f} s" if future.exception() is None
                                 else f"[notebook] {what} FAILED")
                     print(f"{line}\n{self.progress(running)}", flush=True)
