@@ -42,7 +42,7 @@ import torch
 from utils import config as C
 from utils.models import build_network
 from utils.tasks import input_size, sample_batch
-from utils.training import DATA_STREAM, NOISE_STREAM, loss_fn, resolve_device, train_step
+from utils.training import DATA_STREAM, NOISE_STREAM, loss_fn, optimizer_step, resolve_device, train_step
 
 from .baseline import baseline_forward
 from .stacked import stack_parameters, stacked_train_step
@@ -79,11 +79,8 @@ def baseline_train_step(net, optimizer: torch.optim.Optimizer, batch, noise_gen:
     """`training.train_step` with the released code's loop in place of the network's: outputs from the loop,
     scored with `loss_fn` (the released code's readout and loss); the same Adam step."""
     h0 = net.initial_state(batch.init_code)
-    loss = loss_fn(baseline_forward(net, batch.inputs, h0, generator=noise_gen)[1], batch.targets)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    return optimizer_step(optimizer, loss_fn(baseline_forward(net, batch.inputs, h0, generator=noise_gen)[1],
+                                             batch.targets))
 
 
 STEPS = {"fast": train_step, "baseline": baseline_train_step}

@@ -76,14 +76,19 @@ def readout_mse(net: Network, states: torch.Tensor, targets: torch.Tensor) -> to
     return ReadoutMSE.apply(states, net.readout.weight, targets)
 
 
-def train_step(net: Network, optimizer: torch.optim.Optimizer, batch: Batch, noise_gen: torch.Generator) -> float:
-    """One Adam step on one batch, the readout fused into the loss (`readout_mse`); returns the training loss."""
-    h0 = net.initial_state(batch.init_code)
-    loss = readout_mse(net, net.hidden_states(batch.inputs, h0, generator=noise_gen), batch.targets)
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """Backpropagate `loss` and take one optimiser step; returns the loss."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def train_step(net: Network, optimizer: torch.optim.Optimizer, batch: Batch, noise_gen: torch.Generator) -> float:
+    """One Adam step on one batch, the readout fused into the loss (`readout_mse`); returns the training loss."""
+    h0 = net.initial_state(batch.init_code)
+    return optimizer_step(optimizer, readout_mse(net, net.hidden_states(batch.inputs, h0, generator=noise_gen),
+                                                 batch.targets))
 
 
 @torch.no_grad()
@@ -169,6 +174,6 @@ def run_batches(cfg: C.RunConfig, state: TrainingState, end: int, progress: bool
     return time.perf_counter() - t0
 
 
-__all__ = ["resolve_device", "loss_fn", "ReadoutMSE", "readout_mse", "train_step", "evaluate", "make_test_batch",
-           "TrainingState", "initial_state", "snapshot", "restore", "run_batches", "DATA_STREAM", "NOISE_STREAM",
-           "TEST_STREAM"]
+__all__ = ["resolve_device", "loss_fn", "ReadoutMSE", "readout_mse", "optimizer_step", "train_step", "evaluate",
+           "make_test_batch", "TrainingState", "initial_state", "snapshot", "restore", "run_batches", "DATA_STREAM",
+           "NOISE_STREAM", "TEST_STREAM"]
