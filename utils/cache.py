@@ -179,11 +179,11 @@ def verify_run(run_dir: Path | str, cfg: C.RunConfig | None = None) -> C.RunConf
     return loaded
 
 
-def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> TrainedModel:
-    """Load a finished run after `verify_run`: weights with `weights_only=True` (never a pickle that runs
-    code), config and metrics from JSON. A damaged run raises a CacheError that names the file."""
+def load_model(run_dir: Path | str, device: str | torch.device = "cpu", cfg: C.RunConfig | None = None) -> TrainedModel:
+    """Load a finished run after `verify_run` (against `cfg` when given): weights with `weights_only=True` (never
+    a pickle that runs code), config and metrics from JSON. A damaged run raises a CacheError that names the file."""
     run_dir = Path(run_dir)
-    cfg = verify_run(run_dir)
+    cfg = verify_run(run_dir, cfg)
     device = T.resolve_device(device)
     net = build_network(cfg.task, cfg.model, cfg.seed)
     path = run_dir / "model.pt"
@@ -205,8 +205,7 @@ def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> Train
 def is_trained(run_dir: Path | str, cfg: C.RunConfig | None = None) -> bool:
     """A finished run that passes `verify_run` and loads (a damaged one counts as not trained)."""
     try:
-        verify_run(run_dir, cfg)
-        load_model(run_dir)
+        load_model(run_dir, cfg=cfg)
         return True
     except CacheError:
         return False
@@ -252,8 +251,7 @@ def get_model(task: str, condition: str, seed: int = 0, preset: str = C.DEFAULT_
         _tidy(run_dir)
         try:
             if any((run_dir / name).exists() for name in FINISHED):
-                verify_run(run_dir, cfg)
-                model = load_model(run_dir, device)
+                model = load_model(run_dir, device, cfg)
                 (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a process killed at the end
                 return model
             if (run_dir / "checkpoint.pt").exists():
