@@ -293,16 +293,21 @@ def test_explore_widget_carries_a_static_image_that_the_html_export_shows(settin
 def test_ext_checks_follow_their_thresholds():
     def psm(values):
         return {"per_seed": {"0": values, "1": values}}
-    kl = [None, 0.5, 0.2, 0.1, 0.3, 0.6]
+    kl = [None, 0.5, 0.2, 0.1, 0.3, 0.6, 0.7, 0.8, 0.9]
     alphas = ext_temperature.ALPHAS
+    assert len(alphas) == len(kl)
     r = {"alphas": list(alphas), "alpha_labels": [ext_temperature.alpha_label(a) for a in alphas],
-         "kl": {"SP U^σ": psm(kl)}, "kl_predicted_estimator": {"SP U^σ": psm([None, 0.45, 0.15, 0.05, 0.25, 0.55])},
-         "variance": {"SP U^σ": psm([0.0, 1, 1, 1, 1, 1])}, "variance_predicted": {"SP U^σ": psm([0.0, 1, 1, 1, 1, 1.3])}}
+         "kl": {"SP U^σ": psm(kl)},
+         "kl_predicted_estimator": {"SP U^σ": psm([None, 0.45, 0.15, 0.05, 0.25, 0.55, 0.65, 0.75, 0.85])},
+         "variance": {"SP U^σ": psm([0.0] + [1] * 8)}, "variance_predicted": {"SP U^σ": psm([0.0] + [1] * 4 + [1.3] + [1] * 3)}}
     params = {c["id"]: c["params"] for c in report.load_claims()}
     assert report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"]).passed
     assert not report.CHECKS["ext-temperature-fit"](r, params["ext-temperature-fit"]).passed  # 1/1.3 < 0.8 at α = 3
-    r["kl"]["SP U^σ"] = psm([None, 0.5, 0.05, 0.1, 0.3, 0.6])
+    r["kl"]["SP U^σ"] = psm([None, 0.5, 0.05, 0.1, 0.3, 0.6, 0.7, 0.8, 0.9])
     assert not report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"]).passed  # minimal at α = 1
+    r["kl"]["SP U^σ"] = psm([None, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.08, 0.05])        # still falling at the edge
+    v = report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"])
+    assert not v.passed and "α* = ≥ 8 (grid edge)" in v.value
     ratio = {lab: {"per_seed": {"0": v}} for lab, v in [("SP U^σ", 1.2), ("HD U^σ", 0.5), ("SP R^σ", 0.5), ("HD R^σ", 0.5)]}
     slope = {lab: {"per_seed": {"0": 0.0}} for lab in ("SP U", "HD U")}
     assert not report.CHECKS["ext-score-slope"]({"slope_over_theory": ratio, "slope": slope},

@@ -30,7 +30,7 @@ def rows_by_id(tmp_path):
 
 def test_every_claim_has_a_check_and_every_check_a_claim():
     claims = report.load_claims()
-    assert len(claims) == len({c["id"] for c in claims}) == 30
+    assert len(claims) == len({c["id"] for c in claims}) == 31
     assert set(report.CHECKS) == {c["id"] for c in claims}
     for c in claims:   # every figure a claim is measured on is made by a notebook
         registry.by_figure(c["figure"])
@@ -62,7 +62,7 @@ def test_theory_rows_are_counted_and_shown_apart_from_the_paper_claims():
 def test_missing_results_are_missing_not_passed(tmp_path):
     rows = report.evaluate_claims("smoke", tmp_path)
     assert {r["verdict"] for r in rows} == {"missing"}
-    assert report.summary_line(rows) == "0 passed, 0 failed, 15 missing (theory predictions beyond the paper: 0 passed, 0 failed, 11 missing)"
+    assert report.summary_line(rows) == "0 passed, 0 failed, 15 missing (theory predictions beyond the paper: 0 passed, 0 failed, 12 missing)"
 
 
 def test_fig2_verdicts_follow_the_thresholds(tmp_path):
@@ -116,7 +116,7 @@ def test_report_files_are_written(tmp_path):
     write(tmp_path, "fig3", fig3_results())
     assert report.main("smoke", tmp_path) == 0
     md = (tmp_path / "smoke" / "report.md").read_text()
-    summary = "3 passed, 0 failed, 12 missing (theory predictions beyond the paper: 0 passed, 0 failed, 11 missing)"
+    summary = "3 passed, 0 failed, 12 missing (theory predictions beyond the paper: 0 passed, 0 failed, 12 missing)"
     assert "fig3-hd" in md and md.strip().endswith(summary)
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
     assert data["summary"] == summary
@@ -271,7 +271,7 @@ def test_a_check_that_raises_is_an_error_and_the_report_exits_non_zero(tmp_path,
 
     assert cli(["report", "--preset", "smoke", "--outputs", str(tmp_path)]) == 1
     summary = ("1 check error (fig3-hd); 2 passed, 0 failed, 12 missing "
-               "(theory predictions beyond the paper: 0 passed, 0 failed, 11 missing)")
+               "(theory predictions beyond the paper: 0 passed, 0 failed, 12 missing)")
     assert summary in capsys.readouterr().out
     md = (tmp_path / "smoke" / "report.md").read_text()
     assert "ZeroDivisionError: division by zero" in md and "‼ error" in md and md.strip().endswith(summary)

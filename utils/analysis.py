@@ -68,6 +68,7 @@ class ActiveRun:
     outputs: np.ndarray       # (B, T, n_cells) readout
     decoded: np.ndarray       # (B, T, d) decoded positions or bearings
     h0: torch.Tensor          # (B, N) initial recurrent states, on the network's device
+    inputs: np.ndarray | None = None  # (B, T, n_in) the per-step changes that drove the network
 
 
 @dataclass
@@ -113,7 +114,8 @@ def active_run(net: Network, n: int, steps: int | None = None, seed: int = 0) ->
     gen = torch.Generator(device=_device(net)).manual_seed(seed + ACTIVE_NOISE_STREAM)
     hidden, outputs = net(batch.inputs, h0, generator=gen)
     return ActiveRun(states=_numpy(batch.states[:, 1:]), start=_numpy(batch.states[:, 0]), hidden=_numpy(hidden),
-                     outputs=_numpy(outputs), decoded=_numpy(net.decode(outputs)), h0=h0)
+                     outputs=_numpy(outputs), decoded=_numpy(net.decode(outputs)), h0=h0,
+                     inputs=_numpy(batch.inputs))
 
 
 @torch.no_grad()

@@ -487,14 +487,24 @@ def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name:
 
 def _cell_size(ax: Axes) -> tuple[float, float]:
     """Inches of the mosaic cell(s) an axes spans: its share of the figure by width/height ratios."""
-    spec = ax.get_subplotspec()
+    fig_w, fig_h = ax.figure.get_size_inches()
+    w, h = _cell_fraction(ax.get_subplotspec())
+    return fig_w * w, fig_h * h
+
+
+def _cell_fraction(spec) -> tuple[float, float]:
+    """The share of the figure's width and height a subplot spec spans, through nested mosaics."""
     grid = spec.get_gridspec()
     n_rows, n_cols = grid.get_geometry()
     widths = np.asarray(grid.get_width_ratios() or np.ones(n_cols), dtype=float)
     heights = np.asarray(grid.get_height_ratios() or np.ones(n_rows), dtype=float)
-    fig_w, fig_h = ax.figure.get_size_inches()
-    return (fig_w * widths[spec.colspan.start:spec.colspan.stop].sum() / widths.sum(),
-            fig_h * heights[spec.rowspan.start:spec.rowspan.stop].sum() / heights.sum())
+    w = widths[spec.colspan.start:spec.colspan.stop].sum() / widths.sum()
+    h = heights[spec.rowspan.start:spec.rowspan.stop].sum() / heights.sum()
+    parent = getattr(grid, "_subplot_spec", None)   # a nested mosaic's grid lives in its parent's cell
+    if parent is not None:
+        pw, ph = _cell_fraction(parent)
+        w, h = w * pw, h * ph
+    return w, h
 
 
 def _mosaic_rows(layout) -> list:
@@ -505,4 +515,9 @@ def _mosaic_rows(layout) -> list:
 
 
 def _mosaic_keys(layout) -> list[str]:
-    return [k for row in _mosaic_rows(layout) for k in row if k != "."]
+    """The panel keys of a mosaic, nested mosaics (a list of lists inside a cell) included."""
+    keys = []
+    for row in _mosaic_rows(layout):
+        for k in row:
+            keys += _mosaic_keys(k) if isinstance(k, list) else [k] if k != "." else []
+    return keys

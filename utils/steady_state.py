@@ -155,11 +155,14 @@ def choose_lag(lags: np.ndarray, slowest: np.ndarray, tolerance: float = 0.1) ->
 
 
 def markov_model(dtrajs: list[np.ndarray], n_bins: int, lags=DEFAULT_LAGS, n_timescales: int = 3,
-                 metastable_sets: int = 2, ck_steps: int = 4, tolerance: float = 0.1) -> MarkovModel:
+                 metastable_sets: int = 2, ck_steps: int = 4, tolerance: float = 0.1,
+                 ck_to_slowest: bool = False) -> MarkovModel:
     """Estimate reversible MSMs (maximum likelihood) of discrete trajectories `dtrajs` (bin indices per
     trajectory) at each of `lags`, choose the lag from the implied timescales (`choose_lag`), validate that
     model with a Chapman–Kolmogorov test on `metastable_sets` PCCA+ sets over `ck_steps` multiples of the lag,
-    and return its stationary density over all `n_bins`."""
+    and return its stationary density over all `n_bins`. With `ck_to_slowest` the test goes on in doubling
+    multiples (2, 4, 8, ...) until it reaches the slowest implied timescale, as far as the trajectories allow:
+    a test shorter than the slowest process it models says nothing about that process."""
     longest = min(len(d) for d in dtrajs)
     lags = np.array([lag for lag in lags if lag * (ck_steps + 1) < longest])
     if len(lags) == 0:
@@ -176,7 +179,13 @@ def markov_model(dtrajs: list[np.ndarray], n_bins: int, lags=DEFAULT_LAGS, n_tim
     stationary = np.zeros(n_bins)
     stationary[model.count_model.state_symbols] = np.real(model.stationary_distribution)
     sets = min(metastable_sets, model.n_states)
-    multiples = [m for k in range(2, ck_steps + 1) if (m := _msm(dtrajs, lag * k)) is not None]
+    factors = list(range(2, ck_steps + 1))
+    if ck_to_slowest:
+        slowest = np.nanmax(timescales[lags == lag, 0])
+        factors = [2]
+        while lag * factors[-1] < slowest and lag * factors[-1] * 2 < longest // 2:
+            factors.append(factors[-1] * 2)
+    multiples = [m for k in factors if (m := _msm(dtrajs, lag * k)) is not None]
     if sets >= 2 and multiples:
         ck = model.ck_test([model] + multiples, sets)
         predicted, estimated, ck_lags = np.real(ck.predictions), np.real(ck.estimates), np.asarray(ck.lagtimes)
