@@ -113,6 +113,12 @@ class Sufficiency:
     def meets(self, r: dict) -> bool:
         return self.trained(r) and self.smooth(r) and self.stationary(r) and self.biased(r)
 
+    def hd_meets(self, r: dict) -> bool:
+        """An HD run (no jump length on a circle, no biased twin): fig3-smooth's p99 bound, still moving, and
+        stationary as above."""
+        q, a = r["steps_quiescent"], r["steps_active"]
+        return q["p99"] <= self.max_p99_ratio * a["p99"] and q["moving"] >= self.min_moving and self.stationary(r)
+
     def shortfall(self, r: dict) -> float:
         """How far a run is from meeting every bound: the sum of each measure's relative excess over its bound
         (0 when met; 1 = twice the bound); an unsettled or diverged run counts 1 more per network. It ranks the
@@ -156,7 +162,7 @@ def prepare(net: Network, seed: int, n_active: int, active_trajectories: int = A
                     S.histogram(big.decoded, bins), align.slope / align.theory_slope, mse)
 
 
-def best_exponent(late: np.ndarray, p_active: np.ndarray, powers=np.linspace(0, 12, 121)) -> tuple[float, float]:
+def best_exponent(late: np.ndarray, p_active: np.ndarray, powers=np.linspace(0, 40, 401)) -> tuple[float, float]:
     """The β minimising KL(late ‖ p_active^β) on the bins, and that KL: how sharp the late density is in the
     reading's terms, and how much of its shape no power of p_active explains."""
     kls = [S.kl(late, Q.sharpened(p_active, b)) for b in powers]
@@ -287,7 +293,8 @@ class Conditions(Figure):
                          f"{m(lambda r: r['biased']['kl_late']):8.3f}"
                          f"{m(lambda r: self.rule.baseline_factor * min(r['biased']['baselines'].values())):8.3f}  {marks}")
         for label, per_seed in self.hd.items():
-            lines.append(f"HD {label:<15} late KL " + ", ".join(f"{r['kl_late']:.3f}" for r in per_seed.values())
+            marks = "".join("✓" if self.rule.hd_meets(r) else "·" for r in per_seed.values())
+            lines.append(f"HD {label:<15} {marks} late KL " + ", ".join(f"{r['kl_late']:.3f}" for r in per_seed.values())
                          + f" (𝒰 {np.mean([r['kl_uniform'] for r in per_seed.values()]):.3f}), settled "
                          + "/".join("yes" if r["settled"] else "no" for r in per_seed.values())
                          + ", p99 q/a " + ", ".join(f"{r['steps_quiescent']['p99'] / r['steps_active']['p99']:.2f}"
@@ -531,8 +538,10 @@ def check_ext_conditions(r: dict, p: Params) -> Verdict:
         per_seed[label] = ", ".join(f"{c} {_seeds_text(rows, ok)}" for c, ok in met.items())
         if all(rule.meets(v) for v in rows.values()):
             passing.append(label)
+    hd = [label for label, rows in r.get("hd", {}).items() if all(rule.hd_meets(v) for v in rows.values())]
+    hd_text = f"; HD, smooth and stationary on every seed: {', '.join(hd) or 'none'}" if r.get("hd") else ""
     if passing:
-        return Verdict(True, "all four on every seed: " + ", ".join(passing), per_seed)
+        return Verdict(True, "all four on every seed: " + ", ".join(passing) + hd_text, per_seed)
     shortfall = {label: float(np.mean([rule.shortfall(v) for v in rows.values()])) for label, rows in r["conditions"].items()}
     closest = min(shortfall, key=shortfall.get)
     rows = r["conditions"][closest]
@@ -541,8 +550,8 @@ def check_ext_conditions(r: dict, p: Params) -> Verdict:
                           f"p99 step {mean(lambda v: v['steps_quiescent']['p99'] / v['steps_active']['p99']):.2f} × "
                           f"active, late KL {fmt(mean(lambda v: v['kl_late']))} vs 𝒰 "
                           f"{fmt(mean(lambda v: v['kl_uniform']))}, biased {fmt(mean(lambda v: v['biased']['kl_late']))}"
-                          f" vs bound {fmt(mean(lambda v: rule.baseline_factor * min(v['biased']['baselines'].values())))}",
-                   per_seed)
+                          f" vs bound {fmt(mean(lambda v: rule.baseline_factor * min(v['biased']['baselines'].values())))}"
+                          + hd_text, per_seed)
 
 
 def check_ext_sharpened(r: dict, p: Params) -> Verdict:
