@@ -306,8 +306,8 @@ class Temperature(Figure):
 
 
 def _alpha_axis(ax: Axes, alphas) -> None:
-    """Every α a tick; below 1 only 0 is labelled (0.5 and √2 − 1 apart would run into each other)."""
-    ax.set_xticks(list(alphas), ["" if 0 < a < 1 else alpha_label(a) for a in alphas])
+    """Every α a tick; between 0 and √2 unlabelled (0.5, 1 and √2 so close together would run into each other)."""
+    ax.set_xticks(list(alphas), ["" if 0 < a < math.sqrt(2) - 1e-9 else alpha_label(a) for a in alphas])
     ax.axvline(math.sqrt(2), color="0.7", lw=0.6, ls=":", zorder=0)
     ax.set_xlabel(r"quiescent noise scale $\alpha$")
 
