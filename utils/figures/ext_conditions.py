@@ -387,12 +387,12 @@ class Conditions(Figure):
         """f: the sharpened-score prediction against the active density as a description of the late density,
         every seed, unbiased (○) and biased (△) default networks at each isotropic α; below the diagonal the
         prediction is closer."""
-        for j, label in enumerate(SHARPENED_ROWS):
-            color = ("#444444", P.QUIESCENT, P.ACTIVE)[j]
-            for r in self.conditions.get(label, {}).values():
-                for rr, marker in ((r, "o"), (r["biased"], "^")):
-                    ax.scatter(rr["kl_late"], rr["sharpened"]["kl"], s=8, marker=marker, color=color,
-                               label=f"{'α = √2' if label == 'default' else label}" if marker == "o" and r is next(iter(self.conditions[label].values())) else None)
+        for label, color in zip(SHARPENED_ROWS, ("#444444", P.QUIESCENT, P.ACTIVE)):
+            rows = list(self.conditions.get(label, {}).values())
+            for rr, marker in [(r, "o") for r in rows] + [(r["biased"], "^") for r in rows]:
+                ax.scatter(rr["kl_late"], rr["sharpened"]["kl"], s=8, marker=marker, color=color)
+            if rows:   # one key entry per α, in its colour
+                ax.scatter([], [], s=8, color=color, label="α = √2" if label == "default" else label)
         lim = [1e-2, 20]
         ax.plot(lim, lim, color="0.6", lw=0.5)
         for marker, name in (("o", "unbiased"), ("^", "biased")):
