@@ -1,5 +1,7 @@
 """The claims report: verdicts from hand-made results, missing data never passes, a failing check is an error."""
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,6 +9,8 @@ import pytest
 from utils import registry, report
 from utils.__main__ import main as cli
 from utils.figures.base import FigureSettings, per_seed_and_mean, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ROWS, COLS = ["U^σ", "U", "B^σ", "B"], ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
 
@@ -297,3 +301,37 @@ def test_a_claim_without_a_check_is_an_error(tmp_path):
     claim = {"id": "fig3-new", "figure": "fig3", "statement": "s", "metric": "m", "threshold": "t", "params": {}}
     [row] = report.evaluate_claims("smoke", tmp_path, [claim])
     assert row["verdict"] == "error" and "no check for claim 'fig3-new'" in row["value"]
+
+
+def _markdown_table_widths(text: str) -> list[tuple[int, int, int]]:
+    """(line number, cells, header cells) of every row of every Markdown table, as GitHub splits them: on
+    each `|` not escaped by a backslash."""
+    def cells(line):
+        line = line.strip().removeprefix("|")
+        line = line[:-1] if line.endswith("|") and not line.endswith("\\|") else line
+        return len(re.split(r"(?<!\\)\|", line))
+    lines, out, i = text.splitlines(), [], 0
+    while i < len(lines) - 1:
+        if lines[i].lstrip().startswith("|") and re.match(r"^\s*\|?\s*:?-{3,}", lines[i + 1]):
+            width, j = cells(lines[i]), i + 2
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                out.append((j + 1, cells(lines[j]), width))
+                j += 1
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def test_a_bar_inside_a_claim_is_escaped_so_the_verdict_keeps_its_column():
+    row = {"id": "x", "figure": "fig1", "statement": "s", "value": "max |ΔKL| 0.4", "per_seed": {"0": "|a| 1"},
+           "threshold": "|Δ| ≤ 0.1", "seeds": [0], "verdict": "failed"}
+    rows = _markdown_table_widths(report.to_markdown([row], "smoke"))
+    assert rows and all(n == width for _, n, width in rows)
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix() for p in [*(ROOT / "outputs").glob("*/report.md"),
+                                                                                ROOT / "README.md", ROOT / "docs" / "results.md"]))
+def test_every_committed_table_row_has_its_header_s_cells(path):
+    bad = [(line, n, width) for line, n, width in _markdown_table_widths((ROOT / path).read_text()) if n != width]
+    assert not bad, f"{path}: rows with another number of cells than their header (line, cells, header): {bad[:5]}"

@@ -156,6 +156,12 @@ def summary_line(rows: list[dict]) -> str:
             + (f" (theory predictions beyond the paper: {_counts(theory)})" if theory else ""))
 
 
+def _cell(text: Any) -> str:
+    """Text for a Markdown table cell: a bare `|` (|ΔKL|, |unbiased mean|) would end the cell on GitHub and shift
+    the verdict out of its column, so it is escaped; a line break would end the row."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def to_markdown(rows: list[dict], preset: str, variant: str = "default", shown: set[str] | None = None) -> str:
     """The report as markdown; each claim links to its figure's PNG where it was drawn (`shown`; None: all)."""
     model = "" if variant == "default" else f", model {variant}"
@@ -171,10 +177,10 @@ def to_markdown(rows: list[dict], preset: str, variant: str = "default", shown: 
                   "| claim | statement | measured (mean over seeds) | per seed | threshold | seeds | verdict |",
                   "|---|---|---|---|---|---|---|"]
         for r in members:
-            per_seed = "<br>".join(f"{s}: {v}" for s, v in r["per_seed"].items())
+            per_seed = "<br>".join(f"{s}: {_cell(v)}" for s, v in r["per_seed"].items())
             name = f"[{r['id']}](figures/{r['figure']}.png)" if shown is None or r["figure"] in shown else r["id"]
-            lines.append(f"| {name} | {r['statement']} | {r['value']} | {per_seed} "
-                         f"| {r['threshold']} | {len(r.get('seeds', []))} | {mark[r['verdict']]} |")
+            lines.append(f"| {name} | {_cell(r['statement'])} | {_cell(r['value'])} | {per_seed} "
+                         f"| {_cell(r['threshold'])} | {len(r.get('seeds', []))} | {mark[r['verdict']]} |")
     return "\n".join(lines + ["", summary_line(rows), ""])
 
 
