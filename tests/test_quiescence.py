@@ -220,3 +220,40 @@ def test_ext_sharpened_asks_the_prediction_to_be_closer_everywhere():
     r["conditions"]["α = 4"] = {"0": row(0.7, 0.2) | {"biased": row(0.4, 0.5)}}   # one biased case farther
     v = report.CHECKS["ext-sharpened"](r, {})
     assert not v.passed and v.value.startswith("5 of 6")
+
+
+# --- the second-order cell -----------------------------------------------------------------------------------------
+
+def test_a_second_order_cell_keeps_its_velocity_across_calls():
+    net = _net(momentum=0.5)
+    h0 = torch.randn(3, 6, generator=torch.Generator().manual_seed(4))
+    ctx = _ctx(net)
+    sim = Q.start(net, h0, ctx, seed=0)
+    for _ in range(2):                                  # two calls of 5 steps, noiseless
+        Q.advance(net, sim, 5, Q.Protocol(alpha=0.0), ctx)
+    with torch.no_grad():
+        states, _ = net(torch.zeros(3, 10, 2), h0, noise_std=0.0)
+    assert torch.allclose(sim.h, states[:, -1], atol=1e-6) and sim.velocity.abs().sum() > 0
+    with pytest.raises(ValueError, match="first-order"):
+        A.quiescent_run(net, 3, 10)                     # it would restart every chunk at rest
+
+
+def test_momentum_enters_the_hash_only_when_set_and_only_for_the_rnn():
+    base = C.resolve_config("spatial", "noisy_unbiased", 0, "laptop")
+    assert "momentum" in C.to_dict(base)["model"]
+    assert C.run_hash(base) == "9a6c1d32c992"           # the default laptop network's hash from before the field
+    assert C.run_hash(C.apply_overrides(base, {"momentum": "0.5"})) != C.run_hash(base)
+    for bad in ({"momentum": "1"}, {"momentum": "-0.1"}, {"momentum": "0.5", "cell": "gru"}):
+        with pytest.raises(C.ConfigError, match="momentum"):
+            C.apply_overrides(base, bad)
+
+
+def test_a_config_saved_before_a_field_existed_still_matches(tmp_path):
+    from utils import cache
+    cfg = C.resolve_config("spatial", "noisy_unbiased", 0, "smoke")
+    saved = C.to_dict(cfg)
+    del saved["model"]["momentum"]
+    run = tmp_path / f"seed0-{C.run_hash(cfg)}"
+    run.mkdir()
+    (run / "config.json").write_text(__import__("json").dumps(saved))
+    assert cache.check_config(run, cfg) == cfg

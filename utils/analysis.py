@@ -128,6 +128,8 @@ def quiescent_run(net: Network, n: int, steps: int, noise: str | float = "scaled
     runs (500 × 2000 steps for the total variance) fit in memory; `keep_norms` adds ‖h‖ of every step.
     """
     std = quiescent_noise_std(net, noise)
+    if net.cfg.momentum > 0:   # `net.quiescent` starts every chunk at rest: a second-order cell needs its velocity
+        raise ValueError("quiescent_run is for first-order cells; run a second-order one with utils.quiescence")
     if steps < 1 or (h0 is not None and h0.shape[0] != n):
         raise ValueError(f"need steps >= 1 and h0 of n={n} rows, got steps={steps}"
                          f"{'' if h0 is None else f', h0 of {h0.shape[0]}'}")

@@ -68,6 +68,8 @@ class ModelConfig:
     recurrent_bias: bool = True        # trainable bias inside the nonlinearity, zero at init. Ours, not Eq. A.1:
                                        # without it a zero-input ReLU network is positively homogeneous and
                                        # quiescence jumps (docs/methods.md, "The constant drive"); False = as written
+    momentum: float = 0.0              # RNN only: 0 is the paper's first-order cell; μ in (0, 1) makes it
+                                       # second order (underdamped): v ← μ v + α(−r + ReLU(…)) + noise, r ← r + v
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,10 @@ _TYPES = {f.name: {"int": int, "float": float, "str": str, "bool": bool}[str(f.t
           for cls in _SECTIONS.values() for f in fields(cls)}
 NOISE_KINDS = tuple(noise.NOISE_KINDS)   # the names; the samplers and moments are utils/noise.py's table
 _CHOICES = {"name": TASKS, "cell": ("rnn", "gru"), "noise_kind": NOISE_KINDS}
-_NON_NEGATIVE = {"noise_std", "weight_decay", "anchor_drift", "wall_margin"}
+_NON_NEGATIVE = {"noise_std", "weight_decay", "anchor_drift", "wall_margin", "momentum"}
+# Fields added after models were cached: they enter the hash only when set, so every model trained before
+# they existed keeps its hash (and its cache entry) while a model that sets one gets its own.
+HASH_WHEN_SET = {"momentum": 0.0}
 
 
 def validate(cfg: RunConfig) -> RunConfig:
@@ -290,6 +295,9 @@ def validate(cfg: RunConfig) -> RunConfig:
                     raise ConfigError(f"{f.name} must be >= 0, got {value!r}")
             elif _TYPES[f.name] in (int, float) and not value > 0:
                 raise ConfigError(f"{f.name} must be > 0, got {value!r}")
+    if cfg.model.momentum >= 1 or (cfg.model.momentum > 0 and cfg.model.cell != "rnn"):
+        raise ConfigError(f"momentum must be < 1 and is for the rnn cell only, got {cfg.model.momentum} "
+                          f"with cell {cfg.model.cell!r}")
     if cfg.model.dt_over_tau > 1:
         raise ConfigError(f"dt_over_tau must be <= 1 for a stable Euler step, got {cfg.model.dt_over_tau}")
     check_seed(cfg.seed)
@@ -339,7 +347,11 @@ def from_dict(d: dict[str, Any]) -> RunConfig:
 
 def config_hash(cfg: RunConfig) -> str:
     """Short digest of every field (floats by repr, so 0.1 and 0.10000001 differ)."""
-    text = json.dumps(to_dict(cfg), sort_keys=True)
+    d = to_dict(cfg)
+    for name, unset in HASH_WHEN_SET.items():
+        if d["model"][name] == unset:
+            del d["model"][name]
+    text = json.dumps(d, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -32,6 +32,16 @@ def rnn_step(h, drive, noise, w_rec, alpha: float):
     return torch.add(noise, h, alpha=1 - alpha).add_(rate, alpha=alpha)
 
 
+def momentum_step(h, v, drive, noise, w_rec, alpha: float, mu: float):
+    """The second-order (underdamped) RNN: v ← μ v + α(−r + ReLU(W_rec r + W_in Δs)) + σ√Δt ξ, r ← r + v.
+
+    The first-order cell's update becomes a force on a velocity that keeps a share μ of itself each step; the
+    noise enters the velocity, as in underdamped Langevin dynamics. With μ = 0 it is `rnn_step`."""
+    rate = torch.relu(affine(drive, h, w_rec))
+    v = torch.add(noise, v, alpha=mu).add_(rate - h, alpha=alpha)
+    return h + v, v
+
+
 def gru_step(h, drive, noise, w_zg, w_r, alpha: float):
     """CT-GRU (Jordan et al. 2021): r ← r + α(1 − z)(tanh(W_r(g ⊙ r) + U_r Δs) − r) + noise.
 
@@ -123,7 +133,12 @@ class Network(nn.Module):
         else:
             noise = noise.transpose(0, 1)
         h, states = h0, []
-        if self.cfg.cell == "rnn":
+        if self.cfg.momentum > 0:
+            v = torch.zeros_like(h0)   # every trial starts at rest
+            for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
+                h, v = momentum_step(h, v, self.input_drive(x), xi, self.w_rec.weight, self.alpha, self.cfg.momentum)
+                states.append(h)
+        elif self.cfg.cell == "rnn":
             for x, xi in zip(inputs.unbind(1), noise.unbind(0)):
                 h = rnn_step(h, self.input_drive(x), xi, self.w_rec.weight, self.alpha)
                 states.append(h)
@@ -154,5 +169,5 @@ def build_network(task: TaskConfig, model: ModelConfig, seed: int) -> Network:
     return Network(task, model, seed)
 
 
-__all__ = ["Network", "build_network", "rnn_step", "gru_step", "draw_noise", "noise_moments", "PlaceCells",
+__all__ = ["Network", "build_network", "rnn_step", "momentum_step", "gru_step", "draw_noise", "noise_moments", "PlaceCells",
            "HeadDirectionCells"]

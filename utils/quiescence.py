@@ -25,7 +25,7 @@ import torch
 
 from . import analysis as A
 from . import steady_state as S
-from .models import Network, draw_noise, rnn_step
+from .models import Network, draw_noise, momentum_step, rnn_step
 
 HORIZONS = (4000, 8000, 16000, 32000)  # a long run stops at the first of these where it has settled
 SETTLE_KL = 0.05        # nats: KL(last quarter ‖ third quarter) at or under which the density has settled
@@ -79,6 +79,7 @@ def context(net: Network, active: A.ActiveRun, n_pcs: int = 4) -> Context:
 class Simulation:
     """A quiescent run in progress: its state, and what was recorded so far."""
     h: torch.Tensor                  # (B, N) current state
+    velocity: torch.Tensor           # (B, N) v of a second-order cell (`ModelConfig.momentum`); zeros otherwise
     adapt: torch.Tensor              # (B, N) the adaptation variable a
     decoded: list[np.ndarray]        # chunks of (B, t, d) decoded outputs
     norms: list[np.ndarray]          # chunks of (t,) mean ‖h‖ over trajectories
@@ -91,12 +92,13 @@ class Simulation:
 
 def start(net: Network, h0: torch.Tensor, ctx: Context, seed: int) -> Simulation:
     gen = torch.Generator(device=h0.device).manual_seed(seed + A.QUIESCENT_NOISE_STREAM)
-    return Simulation(h0.clone(), ctx.mean_state.expand_as(h0).clone(), [], [], gen)
+    return Simulation(h0.clone(), torch.zeros_like(h0), ctx.mean_state.expand_as(h0).clone(), [], [], gen)
 
 
 @torch.no_grad()
 def advance(net: Network, sim: Simulation, steps: int, protocol: Protocol, ctx: Context) -> Simulation:
-    """Run `sim` on by `steps` steps of `protocol` (vanilla RNN cells; Euler–Maruyama as in training)."""
+    """Run `sim` on by `steps` steps of `protocol` (vanilla RNN cells, first or second order; Euler–Maruyama as
+    in training). The state, a second-order cell's velocity and the adaptation carry over from call to call."""
     if net.cfg.cell != "rnn":
         raise ValueError("the quiescence protocols are written for the vanilla RNN")
     sigma, w = net.cfg.noise_std, net.w_rec.weight
@@ -115,15 +117,19 @@ def advance(net: Network, sim: Simulation, steps: int, protocol: Protocol, ctx: 
             drives = net.input_drive((protocol.input_noise * ctx.input_std * x).reshape(T * B, n_in)).reshape(T, B, N)
         else:
             drives = net.input_drive(sim.h.new_zeros(B, n_in)).expand(T, B, N)
-        h, a, states = sim.h, sim.adapt, []
+        h, v, a, states = sim.h, sim.velocity, sim.adapt, []
+        mu = net.cfg.momentum
         for drive, xi in zip(drives.unbind(0), noise.unbind(0)):
             if protocol.adaptation > 0:
                 drive = drive - protocol.adaptation * (a - ctx.mean_state)
                 a = a + rate * (h - a)
-            h = rnn_step(h, drive, xi, w, net.alpha)
+            if mu > 0:
+                h, v = momentum_step(h, v, drive, xi, w, net.alpha, mu)
+            else:
+                h = rnn_step(h, drive, xi, w, net.alpha)
             states.append(h)
         stacked = torch.stack(states, dim=1)
-        sim.h, sim.adapt = h, a
+        sim.h, sim.velocity, sim.adapt = h, v, a
         sim.decoded.append(net.decode(net.readout(stacked)).cpu().numpy())
         sim.norms.append(stacked.norm(dim=-1).mean(dim=0).cpu().numpy())
     return sim

@@ -57,7 +57,10 @@ def quiescent_drift(net: Network, hidden: np.ndarray) -> np.ndarray:
     w = net.w_rec.weight
     h = torch.as_tensor(np.asarray(hidden), dtype=w.dtype, device=w.device)
     drive = net.input_drive(h.new_zeros(h.shape[0], net.w_in.in_features))  # the bias, or zero
-    return (rnn_step(h, drive, torch.zeros_like(h), w, net.alpha) - h).cpu().numpy().astype(np.float64)
+    step = rnn_step(h, drive, torch.zeros_like(h), w, net.alpha) - h
+    # A second-order cell moves by force / (1 − μ) per step once its velocity has built up under a steady force:
+    # that is its drift on the timescale of the density it samples.
+    return (step / (1 - net.cfg.momentum)).cpu().numpy().astype(np.float64)
 
 
 def cosines(u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ TRAINED_ROWS: dict[str, dict[str, Any]] = {
     "as written": {"recurrent_bias": False, "noise_kind": "gaussian"},
     "flat occupancy": DEFAULT | {"wall_margin": 0.1, "wall_slowdown": 1.0},  # no slowing at the walls
     "leak Δt/τ 0.5": DEFAULT | {"dt_over_tau": 0.5},                         # τ = 40 ms instead of 100 ms
+    "momentum μ 0.5": DEFAULT | {"momentum": 0.5},                           # second order (underdamped)
     "σ²Δt 3e-4": DEFAULT | {"noise_std": math.sqrt(3e-4)},                  # 3 × the paper's training noise
     "256 units": DEFAULT | {"n_rec": 256},
 }
