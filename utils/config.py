@@ -346,7 +346,8 @@ def from_dict(d: dict[str, Any]) -> RunConfig:
 
 
 def config_hash(cfg: RunConfig) -> str:
-    """Short digest of every field (floats by repr, so 0.1 and 0.10000001 differ)."""
+    """Short digest of every field (floats by repr, so 0.1 and 0.10000001 differ); a field of `HASH_WHEN_SET`
+    only when it differs from the value every model had before the field existed."""
     d = to_dict(cfg)
     for name, unset in HASH_WHEN_SET.items():
         if d["model"][name] == unset:
