@@ -202,15 +202,17 @@ def judge(prep: Prepared, protocol: Q.Protocol, n: int, horizons=Q.HORIZONS) -> 
 
 
 def msm_cross_check(run: Q.Judged, bins: S.Bins, p_active: np.ndarray) -> dict[str, Any]:
-    """A Markov state model of the run's second half: lag from the implied timescales, a Chapman–Kolmogorov test
-    out to at least the slowest timescale where the run is long enough, and its stationary density's KL."""
-    half = run.decoded[:, run.steps // 2:]
-    dtrajs = S.discrete_trajectories(half, bins)
+    """A Markov state model of the whole run: lag from the implied timescales, a Chapman–Kolmogorov test out to
+    at least the slowest timescale where the run is long enough, and its stationary density's KL. The whole run,
+    not its late part: an MSM estimates transition probabilities, which a relaxing start does not bias the way
+    it biases a histogram, and the CK test needs runs several times its longest lag."""
+    whole = run.decoded
+    dtrajs = S.discrete_trajectories(whole, bins)
     m = S.markov_model(dtrajs, bins.n, lags=MSM_LAGS, ck_to_slowest=True)
     return {"lag": m.lag, "converged": m.converged, "lags": m.lags, "timescales": m.timescales,
             "slowest": float(np.nanmax(m.timescales[m.lags == m.lag, 0])), "ck_lags": m.ck_lags,
             "ck_error": m.ck_error, "ck_covers_slowest": bool(m.ck_lags[-1] >= np.nanmax(m.timescales[m.lags == m.lag, 0])),
-            "kl_stationary": S.kl(m.stationary, p_active), "run_steps": half.shape[1]}
+            "kl_stationary": S.kl(m.stationary, p_active), "run_steps": whole.shape[1]}
 
 
 def attractor_numbers(prep: Prepared, run: Q.Judged, quiescent_std: float, search: "Search") -> dict[str, Any]:
