@@ -143,9 +143,9 @@ def test_a_frozen_state_fails_smoothness_and_a_moving_one_passes():
 
     def row(decoded):
         j = Q.Judged(decoded, np.ones(400), 400, True, False, 0.0, 0.0, [])
-        return {"steps_quiescent": Q.smoothness(j, active, False),
+        return {"steps_quiescent": Q.smoothness(j, float(A.step_lengths(active).mean()), False),
                 "steps_active": A.step_statistics(active, False, A.JUMP_LENGTH)}
-    assert rule.smooth(row(moving)) and Q.moves(row(moving)["steps_quiescent"])
+    assert rule.smooth(row(moving)) and row(moving)["steps_quiescent"]["moving"] >= Q.MOVE_FRACTION
     assert not rule.smooth(row(frozen)) and row(frozen)["steps_quiescent"]["moving"] == 0
     # it would have passed the step rule alone: no step at all is never a jump
     assert A.smooth_as_active(row(frozen)["steps_quiescent"], row(frozen)["steps_active"], 2, 0.005, 1.5)

@@ -152,9 +152,6 @@ class Judged:
         """The last quarter (B, T/4, d): the run's own late density."""
         return self.decoded[:, 3 * self.steps // 4:]
 
-    @property
-    def stationary_candidate(self) -> bool:
-        return self.settled and not self.diverged
 
 
 def quarter_check(decoded: np.ndarray, norms: np.ndarray, bins: S.Bins, active_norm: float) -> dict:
@@ -187,20 +184,15 @@ def long_run(net: Network, h0: torch.Tensor, protocol: Protocol, ctx: Context, s
                   last["norm_change"], checks)
 
 
-def smoothness(judged: Judged, active_decoded: np.ndarray, circular: bool) -> dict[str, float]:
+def smoothness(judged: Judged, active_mean: float, circular: bool) -> dict[str, float]:
     """Step statistics over every step of the run (`analysis.step_statistics`), and how much its last quarter
-    still moves: mean step there / the active mean step (a frozen state gives 0)."""
+    still moves: mean step there / `active_mean`, the active mean step (`Context.active_step`; a frozen state
+    gives 0)."""
     jump = None if circular else A.JUMP_LENGTH
     whole = A.step_statistics(judged.decoded, circular, jump)
-    active_mean = float(A.step_lengths(active_decoded, circular).mean())
     late_mean = float(A.step_lengths(judged.late, circular).mean())
     return whole | {"mean": float(A.step_lengths(judged.decoded, circular).mean()),
                     "late_mean": late_mean, "moving": late_mean / active_mean if active_mean > 0 else 0.0}
-
-
-def moves(smooth: dict[str, float]) -> bool:
-    """The run still moves late: its last quarter's mean step is at least `MOVE_FRACTION` × the active one."""
-    return smooth["moving"] >= MOVE_FRACTION
 
 
 def sharpened(p_active: np.ndarray, power: float) -> np.ndarray:
@@ -213,4 +205,4 @@ def sharpened(p_active: np.ndarray, power: float) -> np.ndarray:
 
 __all__ = ["HORIZONS", "SETTLE_KL", "SETTLE_NORM", "DIVERGE_NORM", "MOVE_FRACTION", "Protocol", "Context",
            "context", "Simulation", "start", "advance", "Judged", "quarter_check", "long_run", "smoothness",
-           "moves", "sharpened"]
+           "sharpened"]

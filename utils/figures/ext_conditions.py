@@ -186,7 +186,7 @@ def judge(prep: Prepared, protocol: Q.Protocol, n: int, horizons=Q.HORIZONS) -> 
         "protocol": asdict(protocol), "k": prep.k, "decoding_mse": prep.decoding_mse,
         "steps": run.steps, "settled": run.settled, "diverged": run.diverged, "checks": run.checks,
         "steps_active": A.step_statistics(prep.active.decoded, circular, None if circular else A.JUMP_LENGTH),
-        "steps_quiescent": Q.smoothness(run, prep.active.decoded, circular),
+        "steps_quiescent": Q.smoothness(run, prep.ctx.active_step, circular),
         "kl_late": S.kl(late, prep.p_active), "kl_uniform": S.kl(S.uniform(prep.bins), prep.p_active),
         "kl_first_1000": S.kl(S.histogram(run.decoded[:, :1000], prep.bins), prep.p_active),
         "window": window,
@@ -327,15 +327,12 @@ class Conditions(Figure):
         ax.set_title("seeds meeting each criterion", fontsize=6)
         ax.set_ylabel("quiescences of the default  |  trained", fontsize=5)
 
-    def _dots(self, ax: Axes, get: Callable[[dict], float], bound: Callable[[dict], float] | None, xlabel: str,
-              title: str, log: bool = False) -> None:
+    def _dots(self, ax: Axes, get: Callable[[dict], float], xlabel: str, title: str, log: bool = False) -> None:
+        """One dot per seed of `get(numbers)`, one row per condition (top: the first), trained rows above the line."""
         labels = list(self.conditions)[::-1]
         for i, label in enumerate(labels):
             rs = list(self.conditions[label].values())
             ax.scatter([get(r) for r in rs], [i] * len(rs), s=6, color=P.QUIESCENT, zorder=3)
-            if bound is not None:
-                b = [bound(r) for r in rs]
-                ax.plot([min(b), max(b)], [i, i], "|", color="black", ms=5, mew=0.8)
         ax.set_yticks(range(len(labels)), [])
         ax.axhline(sum(k not in TRAINED_ROWS for k in labels) - 0.5, color="0.6", lw=0.5)
         if log:
@@ -346,20 +343,20 @@ class Conditions(Figure):
 
     def _stationary(self, ax: Axes) -> None:
         """b: unbiased late KL minus KL(𝒰 ‖ active) per seed; the bound 0.1 dashed."""
-        self._dots(ax, lambda r: r["kl_late"] - r["kl_uniform"], None,
+        self._dots(ax, lambda r: r["kl_late"] - r["kl_uniform"],
                    r"KL(late ‖ active) − KL($\mathcal{U}$ ‖ active), nats", "unbiased (dashed: bound)")
         ax.axvline(self.rule.kl_margin, color="black", lw=0.6, ls="--")
 
     def _biased(self, ax: Axes) -> None:
         """c: biased late KL over fig2-biased's bound (0.25 × the smallest baseline); ≤ 1 passes."""
         self._dots(ax, lambda r: r["biased"]["kl_late"] / (self.rule.baseline_factor * min(r["biased"]["baselines"].values())),
-                   None, "KL(late ‖ active) / bound", "biased: fig2 rule (≤ 1)", log=True)
+                   "KL(late ‖ active) / bound", "biased: fig2 rule (≤ 1)", log=True)
         ax.axvline(1, color="black", lw=0.6, ls="--")
 
     def _smooth(self, ax: Axes) -> None:
         """d: smoothness over the whole run: p99 step over the active p99 (dots), bound 1.5 dashed; × marks a
         seed whose share of long steps breaks fig1-smooth's other bound."""
-        self._dots(ax, lambda r: r["steps_quiescent"]["p99"] / r["steps_active"]["p99"], None,
+        self._dots(ax, lambda r: r["steps_quiescent"]["p99"] / r["steps_active"]["p99"],
                    "p99 step, quiescent / active", "smooth (whole run; ×: too many jumps)", log=True)
         labels = list(self.conditions)[::-1]
         for i, label in enumerate(labels):
