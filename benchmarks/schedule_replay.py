@@ -17,24 +17,25 @@ import json
 from utils import registry
 from utils.pipeline.grid import training_cost
 from utils.pipeline.schedule import Schedule
-from utils.pipeline.workspace import Workspace, required_models, select_notebooks
+from utils.pipeline.jobs import required_models, select_notebooks
+from utils.settings import RunSettings
 
 
-def measured(ws: Workspace) -> tuple[list, dict, dict]:
+def measured(run: RunSettings) -> tuple[list, dict, dict]:
     """Every model the notebooks need (each once), its measured training seconds, and each notebook's seconds."""
     notebooks = select_notebooks(None)
     jobs, seen = [], set()
-    for job in required_models(notebooks, ws.preset):
-        if ws.run_dir(job) not in seen:
-            seen.add(ws.run_dir(job))
+    for job in required_models(notebooks, run):
+        if job.run_dir(run) not in seen:
+            seen.add(job.run_dir(run))
             jobs.append(job)
-    model_s = {job: json.loads((ws.run_dir(job) / "timing.json").read_text())["seconds_this_run"] for job in jobs}
+    model_s = {job: json.loads((job.run_dir(run) / "timing.json").read_text())["seconds_this_run"] for job in jobs}
     return jobs, model_s, {n: registry.cost(n) for n in notebooks}
 
 
-def replay_schedule(ws: Workspace, jobs_all: list, model_s: dict, notebook_s: dict, slots: int) -> tuple[float, float]:
+def replay_schedule(run: RunSettings, jobs_all: list, model_s: dict, notebook_s: dict, slots: int) -> tuple[float, float]:
     """(seconds until Fig. 1's notebook ends, seconds until the last task ends) under `Schedule.next_task`."""
-    plan = Schedule(list(notebook_s), ws, slots, 1, models=list(jobs_all))
+    plan = Schedule(list(notebook_s), run, slots, 1, models=list(jobs_all))
     now, running, ended, tie = 0.0, [], {}, 0
     while plan.models or plan.waiting or running:
         while len(running) < slots and (task := plan.next_task()) is not None:
@@ -50,17 +51,17 @@ def replay_schedule(ws: Workspace, jobs_all: list, model_s: dict, notebook_s: di
         now, _, kind, what = heapq.heappop(running)
         if kind == "model":
             for need in plan.waiting.values():
-                need.discard(ws.run_dir(what))
+                need.discard(what.run_dir(run))
         else:
             ended[what] = now
     return ended[plan.first], now
 
 
-def replay_train_first(ws: Workspace, jobs_all: list, model_s: dict, notebook_s: dict, slots: int,
+def replay_train_first(run: RunSettings, jobs_all: list, model_s: dict, notebook_s: dict, slots: int,
                        first: str) -> tuple[float, float]:
     """The same for training every model first (longest first), then every notebook (slowest first)."""
     free = [0.0] * slots
-    for job in sorted(jobs_all, key=lambda j: training_cost(j.config(ws)), reverse=True):
+    for job in sorted(jobs_all, key=lambda j: training_cost(j.config(run)), reverse=True):
         i = free.index(min(free))
         free[i] += model_s[job]
     free = [max(free)] * slots
@@ -78,14 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outputs", default="outputs")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    ws = Workspace.of(args.preset, args.outputs)
-    jobs_all, model_s, notebook_s = measured(ws)
+    run = RunSettings(args.preset, outputs_dir=args.outputs)
+    jobs_all, model_s, notebook_s = measured(run)
     first = next(iter(notebook_s))
     print(f"{len(jobs_all)} models ({sum(model_s.values()) / 60:.0f} min of training as measured), "
           f"{len(notebook_s)} notebooks ({sum(notebook_s.values()) / 60:.1f} min), {args.jobs} slots")
-    for name, (fig1, total) in (("train first, then notebooks", replay_train_first(ws, jobs_all, model_s, notebook_s,
+    for name, (fig1, total) in (("train first, then notebooks", replay_train_first(run, jobs_all, model_s, notebook_s,
                                                                                    args.jobs, first)),
-                                ("schedule", replay_schedule(ws, jobs_all, model_s, notebook_s, args.jobs))):
+                                ("schedule", replay_schedule(run, jobs_all, model_s, notebook_s, args.jobs))):
         print(f"{name:>28}: {first} ends at {fig1 / 60:5.1f} min, the run at {total / 60:5.1f} min")
     return 0
 

@@ -18,5 +18,17 @@ def smoke_outputs(tmp_path_factory):
     `figures` does (two processes), then shared by every test that reads trained networks."""
     from utils.pipeline.grid import train_grid
     out = tmp_path_factory.mktemp("outputs")
-    assert train_grid("smoke", str(out), jobs=2) == 0
+    from utils.settings import RunSettings
+    assert train_grid(RunSettings("smoke", outputs_dir=str(out)), jobs=2) == 0
     return out
+
+
+def settings_for(outputs_dir, seeds=None, preset: str = "smoke", variant: str = "default"):
+    """A figure's settings on the full result set of `preset` at `seeds` (default: the preset's), as a test wants
+    them: a notebook makes them with `FigureSettings.create(run, NOTEBOOK)`, whose seeds are the run's."""
+    from utils import config as C
+    from utils.figures.base import FigureSettings
+    from utils.settings import RunSettings
+    p = C.get_preset(preset)
+    seeds = tuple(range(p.seeds) if seeds is None else range(seeds) if isinstance(seeds, int) else seeds)
+    return FigureSettings(RunSettings(preset, variant, outputs_dir=str(outputs_dir)), seeds, p.analysis)

@@ -14,7 +14,7 @@ import pytest
 from utils import report
 from utils.pipeline.notebooks import execute_notebook
 from utils.pipeline.site import write_index
-from utils.pipeline.workspace import Workspace
+from utils.settings import RunSettings
 
 pytestmark = pytest.mark.slow
 PACKAGES = ("chromium", "chromium-driver")
@@ -59,8 +59,9 @@ def browser(tmp_path_factory):
 def site(smoke_outputs):
     """The smoke result set with one executed, exported notebook, its report and the index page."""
     out_dir = smoke_outputs / "smoke" / "notebooks"
-    execute_notebook("fig3_head_direction", Workspace.of("smoke", smoke_outputs), out_dir)
-    report.write_report("smoke", smoke_outputs)
+    run = RunSettings("smoke", outputs_dir=str(smoke_outputs))
+    execute_notebook("fig3_head_direction", run, out_dir)
+    report.write_report(run)
     return write_index("smoke", str(smoke_outputs)), out_dir / "fig3_head_direction.html"
 
 

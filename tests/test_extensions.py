@@ -17,7 +17,10 @@ from utils import registry, score
 from utils import report
 from utils.figures import explore, ext_hd_metrics, ext_score, ext_temperature, ext_training_noise
 from utils.figures.base import FigureSettings
-from utils.pipeline.workspace import ModelJob, Workspace, required_models
+from utils.pipeline.jobs import ModelJob, required_models
+from utils.settings import RunSettings
+
+from conftest import settings_for
 
 SEEDS = (0, 1)
 
@@ -151,7 +154,7 @@ def test_score_alignment_reuses_an_active_run_it_is_given_and_refuses_one_of_ano
 # --- registration ---------------------------------------------------------------------------------------------
 
 def test_required_models_carry_overrides_and_seed_caps():
-    models = required_models(["ext_training_noise", "fig1_spatial_reactivation"], "laptop")
+    models = required_models(["ext_training_noise", "fig1_spatial_reactivation"], RunSettings("laptop"))
     plain = [m for m in models if not m.overrides]
     assert [m for m in plain if m.condition == "noisy_unbiased"] == [ModelJob("spatial", "noisy_unbiased", s)
                                                                      for s in range(3)]
@@ -159,14 +162,14 @@ def test_required_models_carry_overrides_and_seed_caps():
     with_over = {(m.condition, m.overrides) for m in models if m.overrides}
     expected = {(m.condition, m.overrides) for m in registry.notebook("ext_training_noise").models if m.overrides}
     assert with_over == expected
-    cfg = ModelJob("spatial", "noisy_unbiased", 1, (("noise_std", math.sqrt(1e-3)),)).config(Workspace("smoke"))
+    cfg = ModelJob("spatial", "noisy_unbiased", 1, (("noise_std", math.sqrt(1e-3)),)).config(RunSettings("smoke"))
     assert cfg.model.noise_std == math.sqrt(1e-3) and cfg.seed == 1
-    wide = Workspace.of("smoke", overrides={"n_rec": 8})
-    assert ModelJob("spatial", "noisy_unbiased", 0).config(wide).model.n_rec == 8
+    as_written = RunSettings("smoke", "as-written")   # a run's variant reaches every model without its own choice
+    assert ModelJob("spatial", "noisy_unbiased", 0).config(as_written).model.recurrent_bias is False
     # the figure notebooks' models are unchanged
     figs = [n for n in registry.NOTEBOOKS if n.startswith("fig")]
     keys = dict.fromkeys(m.key for nb in figs for m in registry.NOTEBOOKS[nb].models)
-    assert required_models(figs, "laptop") == [ModelJob(t, c, s, o) for t, c, o in keys for s in range(3)]
+    assert required_models(figs, RunSettings("laptop")) == [ModelJob(t, c, s, o) for t, c, o in keys for s in range(3)]
 
 
 def test_training_noise_labels_are_the_per_step_noise_variances():
@@ -193,11 +196,11 @@ def test_notebook_seeds_default_matches_the_runner(name):
 
 @pytest.fixture(scope="module")
 def settings(smoke_outputs):
-    return FigureSettings.create("smoke", SEEDS, "cpu", smoke_outputs)   # the session's shared smoke cache
+    return settings_for(smoke_outputs, SEEDS)   # the session's shared smoke cache
 
 
 def _rows(settings, figure):
-    return {r["id"]: r for r in report.evaluate_claims("smoke", settings.outputs_dir) if r["figure"] == figure}
+    return {r["id"]: r for r in report.evaluate_claims(settings.run) if r["figure"] == figure}
 
 
 def _check_written(result, figure, settings, n_rows):

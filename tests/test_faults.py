@@ -233,7 +233,7 @@ def test_checkpoints_are_never_seen_half_written(tmp_path):
 
 
 def test_results_json_is_never_seen_half_written(tmp_path):
-    settings = FigureSettings.create("smoke", outputs_dir=tmp_path)
+    settings = FigureSettings.create(RUN | {"outputs_dir": str(tmp_path)})
     path = tmp_path / "smoke" / "results" / "fig9.json"
     versions = [{"curve": [float(i)] * 20_000} for i in range(2)]
 
@@ -252,7 +252,7 @@ def test_a_failing_notebook_never_leaves_a_partial_executed_notebook(tmp_path, m
     import papermill
 
     from utils.pipeline.notebooks import execute_notebook
-    from utils.pipeline.workspace import Workspace
+    from utils.settings import RunSettings
     out_dir = tmp_path / "notebooks"
     out = out_dir / "fig1_spatial_reactivation.ipynb"
     seen = []
@@ -263,7 +263,7 @@ def test_a_failing_notebook_never_leaves_a_partial_executed_notebook(tmp_path, m
     def fake_execute(input_path, output_path, parameters, **kwargs):
         Path(output_path).write_text(notebook("PARTIAL"))
         seen.append(json.loads(out.read_text())["metadata"]["state"] if out.exists() else None)
-        if parameters.get("fail"):
+        if parameters["run"]["variant"] == "as-written":
             raise RuntimeError("cell 3 failed")
         Path(output_path).write_text(notebook("COMPLETE"))
 
@@ -271,11 +271,12 @@ def test_a_failing_notebook_never_leaves_a_partial_executed_notebook(tmp_path, m
         return json.loads(out.read_text())["metadata"]["state"]
 
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
-    ws = Workspace.of("smoke", tmp_path)
-    execute_notebook("fig1_spatial_reactivation", ws, out_dir, html=False)
+    run = RunSettings("smoke", outputs_dir=str(tmp_path))
+    execute_notebook("fig1_spatial_reactivation", run, out_dir, html=False)
     assert state() == "COMPLETE" and seen == [None]
     with pytest.raises(RuntimeError):
-        execute_notebook("fig1_spatial_reactivation", ws, out_dir, extra_parameters={"fail": True}, html=False)
+        execute_notebook("fig1_spatial_reactivation", RunSettings("smoke", "as-written", outputs_dir=str(tmp_path)),
+                         out_dir, html=False)
     assert state() == "COMPLETE" and seen == [None, "COMPLETE"]
 
 
@@ -523,18 +524,22 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+RUN = {"preset": "smoke", "variant": "default", "seeds": None, "outputs_dir": "", "device": "cpu", "threads": None}
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(preset="huge"), "unknown preset 'huge'"),
+    (dict(variant="as-dreamt"), "unknown variant 'as-dreamt'"),
     (dict(seeds=[0, -1]), "seed must be a non-negative integer, got -1"),
     (dict(seeds=[0.5]), "seed must be a non-negative integer, got 0.5"),
     (dict(seeds=[True]), "seed must be a non-negative integer, got True"),
     (dict(seeds=["0"]), "seed must be a non-negative integer, got '0'"),
-    (dict(seeds="0,1"), "seeds must be a number of seeds or a list of seeds"),
-    (dict(seeds=1.5), "seeds must be a number of seeds or a list of seeds"),
-    (dict(seeds=True), "seeds must be a number of seeds or a list of seeds"),
-    (dict(seeds=0), "seeds must name at least one seed"),
-    (dict(seeds=[]), "seeds must name at least one seed"),
-    (dict(seeds=[1, 1]), "seeds must be distinct"),
+    (dict(seeds="0,1"), "seeds must be a list of seeds or None"),
+    (dict(seeds=1), "seeds must be a list of seeds or None"),
+    (dict(seeds=True), "seeds must be a list of seeds or None"),
+    (dict(seeds=[]), "seeds must name distinct seeds"),
+    (dict(seeds=[1, 1]), "seeds must name distinct seeds"),
+    (dict(threads=0), "threads must be a positive integer or None, got 0"),
     (dict(n_kde=0), "n_kde must be a positive integer, got 0"),
     (dict(n_kde=-5), "n_kde must be a positive integer"),
     (dict(n_kde=2.5), "n_kde must be a positive integer"),
@@ -543,20 +548,28 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     (dict(n_kdes=100), "unknown analysis size"),
     (dict(device="tpu"), "unknown device 'tpu'"),
     (dict(outputs_dir=3), "outputs_dir must be a path"),
+    (dict(partial=True), "run settings: unknown 'partial'"),
+    (dict(without="variant"), "run settings: missing 'variant'"),
 ])
 def test_figure_settings_reject_bad_notebook_parameters(kwargs, message, tmp_path):
-    args = dict(preset="smoke", outputs_dir=tmp_path) | kwargs
+    run = RUN | {"outputs_dir": str(tmp_path)}
+    run |= {k: v for k, v in kwargs.items() if k in RUN or k == "partial"}
+    run.pop(kwargs.get("without"), None)
+    sizes = {k: v for k, v in kwargs.items() if k not in run and k not in ("partial", "without")}
     with pytest.raises(C.ConfigError, match=re.escape(message)):
-        FigureSettings.create(**args)
+        FigureSettings.create(run, **sizes)
     assert not any(tmp_path.iterdir())
 
 
 def test_figure_settings_fill_what_is_none_from_the_preset(tmp_path):
-    s = FigureSettings.create("smoke", None, "cpu", tmp_path, n_kde=None, kde_grid=12)
-    assert s.seeds == (0, 1) and s.analysis.kde_grid == 12
+    from utils.figures import ext_score
+    run = RUN | {"outputs_dir": str(tmp_path)}
+    s = FigureSettings.create(run, n_kde=None, kde_grid=12)
+    assert s.seeds == (0, 1) and s.analysis.kde_grid == 12 and s.result_set == "smoke"
     assert s.analysis.n_kde == C.get_preset("smoke").analysis.n_kde
-    assert FigureSettings.create("smoke", 3, outputs_dir=tmp_path).seeds == (0, 1, 2)
-    assert FigureSettings.create("smoke", [4, 2], outputs_dir=tmp_path).seeds == (4, 2)
+    assert FigureSettings.create(run | {"preset": "laptop"}, ext_score.NOTEBOOK).seeds == (0, 1)  # its declared two
+    partial = FigureSettings.create(run | {"seeds": [4, 2]}, ext_score.NOTEBOOK)
+    assert partial.seeds == (4, 2) and partial.result_set == "smoke-seed4-2"   # never the full set's folder
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -580,7 +593,9 @@ def test_a_notebook_run_with_bad_parameters_fails_in_its_settings_cell(notebook,
         sizes = [name for name in namespace if name in C.AnalysisConfig.__dataclass_fields__]
         assert sizes, f"{notebook.stem} exposes no analysis size as a parameter"
         bad = {sizes[0]: 0}
-    namespace |= bad | {"outputs_dir": str(tmp_path)}  # what papermill injects after the parameters cell
+    # what papermill injects after the parameters cell
+    namespace["run"] = namespace["run"] | {k: v for k, v in bad.items() if k in RUN} | {"outputs_dir": str(tmp_path)}
+    namespace |= {k: v for k, v in bad.items() if k not in RUN}
     with pytest.raises(C.ConfigError):
         for cell in cells[params + 1:last + 1]:
             exec("".join(cell["source"]), namespace)

@@ -18,11 +18,13 @@ from utils.figures import runs as seed_runs
 from utils.figures.base import _jsonable
 from utils.figures.base import FigureSettings, read_results, write_results
 
+from conftest import settings_for
+
 
 @pytest.fixture(scope="session")
 def smoke(smoke_outputs):
     """Smoke settings over a fresh outputs folder, and every network the three figures need (trained here)."""
-    settings = FigureSettings.create("smoke", None, "cpu", smoke_outputs)   # the session's shared smoke cache
+    settings = settings_for(smoke_outputs)   # the session's shared smoke cache
     sp = {c: settings.networks("spatial", c) for c in fig2_module.FIG2_CONDITIONS}
     hd = settings.networks("head_direction", "noisy_unbiased")
     return settings, sp, hd
@@ -222,7 +224,7 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     assert r3["final_decode_error"]["noisy_biased"]["per_seed"]["1"] == trained[1].metrics["test_decode_error"][-1]
     assert set(r1["step_lengths"]["quiescent"]) == {"median", "p99", "jump_fraction"}
     assert set(r3["step_lengths"]["quiescent"]) == {"median", "p99"}   # bearings: no jump length
-    verdicts = {row["id"]: row for row in report.evaluate_claims("smoke", settings.outputs_dir)}
+    verdicts = {row["id"]: row for row in report.evaluate_claims(settings.run)}
     for claim, row in verdicts.items():
         if row["figure"] in ("fig1", "fig2", "fig3"):
             assert row["verdict"] in ("passed", "failed", "reported"), (claim, row["value"])
@@ -244,7 +246,7 @@ def test_colorbar_beside_hugs_its_panel():
 def test_compute_shows_and_saves_what_the_pieces_give(smoke, fig1, fig2, module):
     """The notebook protocol: compute -> show (composed figure and panels saved) -> save (results JSON), with
     the same numbers as the pieces computed one by one above."""
-    settings = FigureSettings.create("smoke", None, "cpu", smoke[0].outputs_dir)
+    settings = settings_for(smoke[0].outputs_dir)
     result = module.compute(settings)
     pieces = {"fig1": lambda: fig1_module.fig1_results(*fig1), "fig2": lambda: fig2_module.fig2_results(*fig2),
               "fig3": lambda: None}[result.name]()

@@ -14,13 +14,15 @@ from utils import plotting as P
 from utils import registry
 from utils.figures.base import FigureSettings, read_results, write_results
 
+from conftest import settings_for
+
 SEEDS = (0, 1)
 
 
 @pytest.fixture(scope="session")
 def settings(smoke_outputs):
     """Smoke settings over two seeds on the session's shared smoke cache."""
-    return FigureSettings.create("smoke", SEEDS, "cpu", smoke_outputs)   # the session's shared smoke cache
+    return settings_for(smoke_outputs, SEEDS)   # the session's shared smoke cache
 
 
 @pytest.fixture(scope="session")
@@ -178,8 +180,9 @@ SUPP = [n for n in registry.NOTEBOOKS if n.startswith("figC")]
 def test_supp_notebook_parameters_are_analysis_sizes(name):
     cells = json.loads(registry.notebook(name).path.read_text())["cells"]
     params = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
-    names = [line.split("=")[0].strip() for line in "".join(params["source"]).splitlines() if "=" in line]
-    assert names[:6] == ["preset", "seeds", "device", "outputs_dir", "variant", "partial"]
+    names = [line.split("=")[0].strip() for line in "".join(params["source"]).splitlines()
+             if "=" in line and not line.lstrip().startswith("#")]
+    assert names[0] == "run"
     sizes = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
-    assert names[6:] and set(names[6:]) <= sizes
+    assert names[1:] and set(names[1:]) <= sizes
     assert "FigureSettings" not in "".join(params["source"])  # created after papermill's injected cell

@@ -3,11 +3,13 @@ import json
 
 import pytest
 
+from utils import config as C
 from utils import registry
 from utils.figures.base import read_results
 from utils.pipeline import notebooks as N
 from utils.pipeline import schedule, site
-from utils.pipeline.workspace import Workspace, required_models, select_notebooks
+from utils.pipeline.jobs import required_models, select_notebooks
+from utils.settings import RunSettings
 
 NOTEBOOKS = select_notebooks(None)
 
@@ -30,8 +32,7 @@ def test_committed_without_outputs_with_claim_and_parameters(name):
     params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(params) == 1
     src = "".join(params[0]["source"])
-    for name_ in ("preset", "seeds", "device", "outputs_dir"):
-        assert f"{name_} =" in src
+    assert src.startswith("run = {"), "the parameters cell opens with `run`, the run's settings (docs/layout.md)"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -58,7 +59,7 @@ def test_no_module_grows_past_700_lines():
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):
     out_dir = smoke_outputs / "smoke" / "notebooks"
-    executed = N.execute_notebook(name, Workspace.of("smoke", smoke_outputs), out_dir)
+    executed = N.execute_notebook(name, RunSettings("smoke", outputs_dir=str(smoke_outputs)), out_dir)
     assert executed.exists()
     figure = registry.notebook(name).figure
     for ext in ("png", "pdf"):
@@ -69,9 +70,38 @@ def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):
 
 def test_a_notebook_with_an_unknown_preset_fails_clearly(tmp_path):
     import papermill as pm
+    run = RunSettings("smoke", outputs_dir=str(tmp_path)).to_parameter()
     with pytest.raises(pm.PapermillExecutionError, match="unknown preset 'huge'"):
-        N.execute_notebook(NOTEBOOKS[0], Workspace.of("huge", tmp_path), tmp_path / "nb")
+        N.execute_notebook(NOTEBOOKS[0], _Unchecked(run | {"preset": "huge"}), tmp_path / "nb")
     assert not (tmp_path / "huge").exists()
+
+
+class _Unchecked:
+    """Settings as a notebook may receive them from elsewhere (a hand-written papermill call): not validated here."""
+
+    def __init__(self, parameter):
+        self.parameter = parameter
+
+    def to_parameter(self, relative_to=None):
+        return self.parameter
+
+
+def test_a_notebook_without_run_settings_is_refused_before_it_writes_anywhere(tmp_path, monkeypatch):
+    """A notebook whose parameters cell does not declare `run` would run on its own defaults and write into the
+    default result set whatever the command line said (`figures --set recurrent_bias=false` once overwrote
+    `outputs/smoke/results/` so); it is refused by name, before its kernel starts."""
+    import nbformat
+    notebook_dir = tmp_path / "notebooks"
+    notebook_dir.mkdir()
+    params = nbformat.v4.new_code_cell('preset = "smoke"\nvariant = "default"', metadata={"tags": ["parameters"]})
+    write = nbformat.v4.new_code_cell("import pathlib\npathlib.Path('ran.txt').write_text(variant)")
+    kernel = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, write], metadata=kernel), notebook_dir / "old.ipynb")
+    monkeypatch.setattr(registry, "NOTEBOOK_DIR", notebook_dir)
+    run = RunSettings("smoke", "as-written", outputs_dir=str(tmp_path))
+    with pytest.raises(C.ConfigError, match="notebook old does not declare `run`"):
+        N.execute_notebook("old", run, tmp_path / "executed", html=False)
+    assert not (notebook_dir / "ran.txt").exists() and not (tmp_path / "executed").exists()
 
 
 def test_a_running_notebook_leaves_the_process_working_directory_alone(tmp_path, monkeypatch):
@@ -87,10 +117,11 @@ def test_a_running_notebook_leaves_the_process_working_directory_alone(tmp_path,
     probe = nbformat.v4.new_code_cell("import os, pathlib, time\n"
                                       "pathlib.Path('kernel_cwd.txt').write_text(os.getcwd())\ntime.sleep(2)")
     kernel = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
-    nbformat.write(nbformat.v4.new_notebook(cells=[probe], metadata=kernel), notebook_dir / "probe.ipynb")
+    params = nbformat.v4.new_code_cell("run = None", metadata={"tags": ["parameters"]})
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, probe], metadata=kernel), notebook_dir / "probe.ipynb")
     monkeypatch.setattr(registry, "NOTEBOOK_DIR", notebook_dir)
     here, seen = os.getcwd(), set()
-    run = threading.Thread(target=N.execute_notebook, args=("probe", Workspace.of("smoke", tmp_path),
+    run = threading.Thread(target=N.execute_notebook, args=("probe", RunSettings("smoke", outputs_dir=str(tmp_path)),
                                                              tmp_path / "executed"), kwargs={"html": False})
     run.start()
     while run.is_alive():
@@ -156,7 +187,7 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
     running, seen, lock = [0], [], threading.Lock()
     peak = [0]
 
-    def fake_execute(name, ws, out_dir, extra_parameters=None, **kwargs):
+    def fake_execute(name, run, out_dir, **kwargs):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
@@ -172,7 +203,7 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
     monkeypatch.setattr(N, "execute_notebook", fake_execute)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert N.regenerate("smoke", str(tmp_path), jobs=2) == 1   # one notebook failed
+    assert N.regenerate(RunSettings("smoke", outputs_dir=str(tmp_path)), jobs=2) == 1   # one notebook failed
     assert sorted(n for n, _, _ in seen) == sorted(select_notebooks(None))  # the others still ran
     assert peak[0] == 2
     threads = str(max(1, (os.cpu_count() or 1) // 2))
@@ -183,7 +214,7 @@ def test_regenerate_runs_two_notebooks_at_a_time_and_reports_a_failure(tmp_path,
     assert not (tmp_path / "smoke" / "report.md").exists()          # no report after a failure
 
     monkeypatch.setattr(N, "execute_notebook", lambda name, *a, **k: None)
-    assert N.regenerate("smoke", str(tmp_path), jobs=2) == 0
+    assert N.regenerate(RunSettings("smoke", outputs_dir=str(tmp_path)), jobs=2) == 0
     assert (tmp_path / "smoke" / "report.md").exists() and (tmp_path / "smoke" / "index.html").exists()
 
 
@@ -197,32 +228,34 @@ def test_a_notebook_starts_as_soon_as_its_models_are_trained(tmp_path, monkeypat
 
     events, lock = [], threading.Lock()
 
-    def fake_train(job, ws, threads):
+    def fake_train(job, run, threads):
         time.sleep(0.01)
         with lock:
-            events.append(("model", ws.run_dir(job)))
-        return str(ws.run_dir(job))
+            events.append(("model", job.run_dir(run)))
+        return str(job.run_dir(run))
 
     def fake_notebook(name):
         with lock:
             events.append(("notebook", name))
 
-    ws = Workspace.of("smoke", tmp_path)
+    run = RunSettings("smoke", outputs_dir=str(tmp_path))
     monkeypatch.setattr(schedule, "train_job", fake_train)
     monkeypatch.setattr(schedule.Schedule, "training_pool", lambda self: ThreadPoolExecutor(self.jobs))
-    plan = schedule.Schedule(select_notebooks(None), ws, jobs=2, threads=1)
+    plan = schedule.Schedule(select_notebooks(None), run, jobs=2, threads=1)
     n_models = plan.n_models
     assert n_models > 20
     plan.run(fake_notebook)
     order = [what for kind, what in events]
     for name in select_notebooks(None):
-        needed = {ws.run_dir(j) for j in required_models([name], "smoke")}
+        needed = {j.run_dir(run) for j in required_models([name], run)}
         assert max(order.index(d) for d in needed) < order.index(name), name
     models_before_fig1 = sum(1 for kind, _ in events[:order.index("fig1_spatial_reactivation")] if kind == "model")
     assert models_before_fig1 <= 4 < n_models   # its own models (seeds 0–1), and one beside them at most
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("[progress]")]
     assert len(lines) == n_models + len(select_notebooks(None))
-    assert lines[-1].startswith(f"[progress] models {n_models}/{n_models} · notebooks 15/15") and "min left" in lines[-1]
+    n_notebooks = len(select_notebooks(None))
+    assert lines[-1].startswith(f"[progress] models {n_models}/{n_models} · notebooks {n_notebooks}/{n_notebooks}")
+    assert "min left" in lines[-1]
 
 
 def test_training_cost_orders_gru_before_rnn_and_more_batches_first():

@@ -13,7 +13,8 @@ import pytest
 import utils.pipeline
 from utils import config as C
 from utils import registry
-from utils.pipeline.workspace import ModelJob, Workspace, required_models, select_notebooks
+from utils.pipeline.jobs import ModelJob, required_models, select_notebooks
+from utils.settings import RunSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ def top_level_imports(path: Path) -> list[ast.ImportFrom]:
 
 
 def test_the_pipeline_has_its_modules():
-    assert set(MODULES) == {"grid", "notebooks", "provenance", "schedule", "site", "slurm", "workspace"}
+    assert set(MODULES) == {"grid", "jobs", "notebooks", "provenance", "schedule", "site", "slurm"}
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -60,7 +61,7 @@ def test_no_module_imports_a_private_name_of_another():
 
 
 def test_model_jobs_that_differ_only_in_their_overrides_have_distinct_names():
-    jobs = required_models(["ext_training_noise"], "smoke")
+    jobs = required_models(["ext_training_noise"], RunSettings("smoke"))
     names = [str(job) for job in jobs]
     assert len(set(names)) == len(names) == 10   # five models, two seeds
     assert "spatial/noisy_unbiased/seed0 noise_std=0.00316228" in names
@@ -68,21 +69,22 @@ def test_model_jobs_that_differ_only_in_their_overrides_have_distinct_names():
     assert str(ModelJob("spatial", "noisy_unbiased", 0)) == "spatial/noisy_unbiased/seed0"
 
 
-def test_a_job_resolves_the_workspace_variant_first_and_the_notebooks_choice_last():
+def test_a_job_resolves_the_run_variant_first_and_the_notebooks_choice_last():
     job = ModelJob("spatial", "noisy_unbiased", 1, (("noise_std", math.sqrt(1e-3)),))
-    ws = Workspace.of("smoke", overrides={"noise_std": "0.5", "recurrent_bias": "false"})
-    cfg = job.config(ws)
+    run = RunSettings.with_overrides({"noise_kind": "uniform", "recurrent_bias": "false"}, preset="smoke")
+    cfg = job.config(run)
     assert cfg.model.noise_std == math.sqrt(1e-3) and cfg.model.recurrent_bias is False and cfg.seed == 1
     assert cfg == C.resolve_config("spatial", "noisy_unbiased", 1, "smoke",
-                                   {"noise_std": math.sqrt(1e-3), "recurrent_bias": False})
-    assert Workspace.of("smoke", overrides=C.VARIANTS["as-written"]).variant == "as-written"
-    assert Workspace("smoke").variant == "default"
+                                   {"noise_std": math.sqrt(1e-3), "recurrent_bias": False, "noise_kind": "uniform"})
+    assert run.variant == "as-released" and RunSettings("smoke").variant == "default"
+    with pytest.raises(C.ConfigError, match="only the overrides of a model variant"):  # a run is a variant, or nothing
+        RunSettings.with_overrides({"noise_std": "0.5"}, preset="smoke")
 
 
 def test_required_models_follow_the_registry_once_each_with_each_notebooks_seeds():
     names = select_notebooks(None)
     assert names == [name for name, row in registry.NOTEBOOKS.items() if row.path.exists()]
-    jobs = required_models(names, "laptop")   # three seeds
+    jobs = required_models(names, RunSettings("laptop"))   # three seeds
     assert len(set(jobs)) == len(jobs)
     keys = list(dict.fromkeys(m.key for name in names for m in registry.NOTEBOOKS[name].models))
     assert list(dict.fromkeys((j.task, j.condition, j.overrides) for j in jobs)) == keys
@@ -90,7 +92,7 @@ def test_required_models_follow_the_registry_once_each_with_each_notebooks_seeds
     wanted = {key: max(min(3, row.seeds or 3) for row in registry.NOTEBOOKS.values() if key in
                        {m.key for m in row.models}) for key in keys}
     assert per_model == {key: list(range(n)) for key, n in wanted.items()}
-    assert {j.seed for j in required_models(names, "laptop", seeds=(2,))} == {2}   # a partial run: every notebook
+    assert {j.seed for j in required_models(names, RunSettings("laptop", seeds=(2,)))} == {2}   # a partial run: every notebook
 
 
 def test_threads_per_process_default_to_a_share_of_the_cores_and_reject_nonsense(monkeypatch):
@@ -102,7 +104,7 @@ def test_threads_per_process_default_to_a_share_of_the_cores_and_reject_nonsense
             default_threads(1, bad)
     from utils.pipeline.grid import train_grid
     with pytest.raises(C.ConfigError, match="--slurm-cpus"):  # not silently ignored by the Slurm launcher
-        train_grid("smoke", "unused", launcher="slurm", threads=1)
+        train_grid(RunSettings("smoke", outputs_dir="unused", threads=1), launcher="slurm")
 
 
 def test_a_training_process_uses_the_threads_it_is_given(tmp_path, monkeypatch):
@@ -110,7 +112,7 @@ def test_a_training_process_uses_the_threads_it_is_given(tmp_path, monkeypatch):
     the worker process trains with, and its timing.json says so."""
     from utils.pipeline.grid import train_grid
     monkeypatch.setattr("os.cpu_count", lambda: 2)  # the default would then be 2 threads for one process
-    assert train_grid("smoke", str(tmp_path), only="fig1", jobs=1, threads=1, seeds=(0,)) == 0
+    assert train_grid(RunSettings("smoke", seeds=(0,), outputs_dir=str(tmp_path), threads=1), only="fig1", jobs=1) == 0
     timings = [json.loads(p.read_text()) for p in tmp_path.rglob("timing.json")]
     assert timings and all(t["threads"] == 1 for t in timings)
 
@@ -143,11 +145,12 @@ def test_the_documented_toy_figure_runs_through_the_pipeline_and_the_report(tmp_
 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Beyond the paper — decoding error\n\nThe noisy SP networks' final error."),
-        nbformat.v4.new_code_cell('preset = "smoke"\nseeds = None\ndevice = "cpu"\noutputs_dir = "../outputs"\n'
-                                  'variant = "default"\npartial = False', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('run = {"preset": "smoke", "variant": "default", "seeds": None, '
+                                  '"outputs_dir": "../outputs", "device": "cpu", "threads": None}',
+                                  metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("import ext_decoding\nfrom utils.figures.base import FigureSettings\n\n"
-                                  "settings = FigureSettings.create(preset, seeds, device, outputs_dir, "
-                                  "variant=variant, partial=partial)\nresult = ext_decoding.compute(settings)"),
+                                  "settings = FigureSettings.create(run, ext_decoding.NOTEBOOK)\n"
+                                  "result = ext_decoding.compute(settings)"),
         nbformat.v4.new_code_cell("result.show(settings)"),
         nbformat.v4.new_code_cell("result.save(settings)\nprint(result.summary())")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -164,7 +167,7 @@ def test_the_documented_toy_figure_runs_through_the_pipeline_and_the_report(tmp_
     monkeypatch.setattr(base, "NOTEBOOK_DIR", notebook_dir)
 
     outputs = tmp_path / "outputs"
-    assert N.regenerate("smoke", str(outputs), only="ext_decoding", jobs=1, threads=1) == 0
+    assert N.regenerate(RunSettings("smoke", outputs_dir=str(outputs), threads=1), only="ext_decoding", jobs=1) == 0
     results = json.loads((outputs / "smoke" / "results" / "ext_decoding.json").read_text())["results"]
     assert set(results["decode_error"]["per_seed"]) == {"0", "1"}   # the module's two seeds
     row = next(r for r in json.loads((outputs / "smoke" / "report.json").read_text())["claims"]

@@ -18,10 +18,10 @@ import torch
 
 from utils.__main__ import main
 from utils.pipeline import grid as G
-from utils.pipeline import workspace as W
 from utils.pipeline import slurm as S
 from utils.pipeline.slurm import time_minutes
-from utils.pipeline.workspace import Workspace, required_models, select_notebooks
+from utils.pipeline.jobs import required_models, select_notebooks
+from utils.settings import RunSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "slurm_cluster.sh"
@@ -67,7 +67,7 @@ def finish(proc: subprocess.Popen, timeout: float = 600) -> str:
 
 
 def model_dirs(outputs: Path, models) -> list[Path]:
-    return [Workspace("smoke", str(outputs)).run_dir(m) for m in models]  # overrides included
+    return [m.run_dir(RunSettings("smoke", outputs_dir=str(outputs))) for m in models]  # overrides included
 
 
 @pytest.mark.slurm
@@ -75,7 +75,7 @@ def model_dirs(outputs: Path, models) -> list[Path]:
 def test_slurm_grid_is_bitwise_the_local_grid(slurm_env, tmp_path):
     # Every kind of model once (SP RNN, GRU, HD, config overrides of a notebook), not the whole grid twice.
     only, seeds = "fig3,figC2,ext_training_noise", (0,)
-    models = required_models(select_notebooks(only), "smoke", seeds)
+    models = required_models(select_notebooks(only), RunSettings("smoke", seeds=seeds))
     assert {m.task for m in models} == {"spatial", "head_direction"} and any(m.overrides for m in models)
     assert any(m.condition.startswith("gru") for m in models)
     # One torch thread per model on both sides (a Slurm job uses --slurm-cpus threads, a local process
@@ -114,7 +114,7 @@ def test_slurm_and_local_runners_share_one_cache_and_train_each_model_once(slurm
     both = [grid(slurm_env, tmp_path, "slurm", *only), grid(slurm_env, tmp_path, "local", *only)]
     for proc in both:
         finish(proc)
-    models = required_models(select_notebooks("fig1,fig3"), "smoke")
+    models = required_models(select_notebooks("fig1,fig3"), RunSettings("smoke"))
     for run_dir in model_dirs(tmp_path, models):
         starts = [line for line in (run_dir / "train.log").read_text().splitlines() if "start at batch" in line]
         assert len(starts) == 1, f"{run_dir} trained {len(starts)} times:\n" + "\n".join(starts)
@@ -200,7 +200,7 @@ def fake_slurm(monkeypatch):
     calls, fail = [], set()
     monkeypatch.setattr(S, "check_cluster", lambda opts: None)
     monkeypatch.setattr(S, "make_executor", lambda folder, preset, opts: FakeExecutor(folder, fail))
-    monkeypatch.setattr(W, "train_job", lambda job, ws, threads: calls.append((job, ws, threads)) or "run_dir")
+    monkeypatch.setattr(S, "train_job", lambda job, run, threads: calls.append((job, run, threads)) or "run_dir")
     return calls, fail
 
 
@@ -208,11 +208,12 @@ def test_slurm_job_table_names_models_that_differ_only_in_their_overrides(fake_s
     calls, _ = fake_slurm
     monkeypatch.chdir(tmp_path)
     opts = S.SlurmOptions(cpus=2, poll_s=0)
-    assert G.train_grid("smoke", "out", only="ext_training_noise", launcher="slurm", slurm=opts, seeds=(0,)) == 0
-    jobs = required_models(["ext_training_noise"], "smoke", (0,))
+    assert G.train_grid(RunSettings("smoke", seeds=(0,), outputs_dir="out"), only="ext_training_noise", launcher="slurm",
+                        slurm=opts) == 0
+    jobs = required_models(["ext_training_noise"], RunSettings("smoke", seeds=(0,)))
     assert [job for job, _, _ in calls] == jobs
     # the worker gets an absolute outputs folder (a job starts elsewhere) and --slurm-cpus threads
-    assert {(ws, threads) for _, ws, threads in calls} == {(Workspace("smoke", str((tmp_path / "out").resolve())), 2)}
+    assert {(ws, threads) for _, ws, threads in calls} == {(RunSettings("smoke", seeds=(0,), outputs_dir=str((tmp_path / "out").resolve())), 2)}
     table = (tmp_path / "out" / "smoke" / "slurm" / "jobs-42.tsv").read_text().splitlines()
     assert table[0] == "job\tmodel\ttask\tcondition\tseed"
     rows = [line.split("\t") for line in table[1:]]
@@ -227,8 +228,8 @@ def test_a_failed_slurm_job_is_named_with_its_overrides_and_its_log(fake_slurm, 
     _, fail = fake_slurm
     fail.add(3)  # the fourth model of ext_training_noise: noise variance 1e-3
     opts = S.SlurmOptions(poll_s=0)
-    assert G.train_grid("smoke", str(tmp_path), only="ext_training_noise", launcher="slurm", slurm=opts,
-                           seeds=(0,)) == 1
+    assert G.train_grid(RunSettings("smoke", seeds=(0,), outputs_dir=str(tmp_path)), only="ext_training_noise",
+                        launcher="slurm", slurm=opts) == 1
     err = capsys.readouterr().err
     assert ("[slurm] FAILED spatial/noisy_unbiased/seed0 noise_std=0.0316228 (job 42_3) raised ValueError: boom 3; "
             "last lines of") in err

@@ -189,20 +189,19 @@ def test_the_zero_input_map_is_the_network_s_own_noiseless_quiescent_step(cell):
 def test_the_map_reuses_the_networks_other_notebooks_train():
     """Same config, same cache entry: the map's rows that other notebooks also need are not trained twice."""
     from utils import registry
-    from utils.pipeline.workspace import ModelJob, Workspace
+    from utils.pipeline.jobs import ModelJob
+    from utils.settings import RunSettings
 
-    ws = Workspace.of("laptop", "outputs")
-
-    def run_dir(row, label, workspace=ws):
+    def run_dir(row, label, run=RunSettings("laptop")):
         (m,) = [m for m in registry.notebook(row).models if m.label == label and m.task == "spatial"]
-        return workspace.run_dir(ModelJob(m.task, m.condition, 0, m.overrides))
+        return ModelJob(m.task, m.condition, 0, m.overrides).run_dir(run)
 
     ext = "ext_conditions"
     assert run_dir(ext, "default") == run_dir("fig1_spatial_reactivation", "U^σ")
     assert run_dir(ext, "default, biased") == run_dir("fig2_biased_and_kl", "B^σ")
     assert run_dir(ext, "as written") == run_dir("ext_constant_drive", "Gaussian, no bias (as written)")
     # and under the as-written variant the map's rows keep their own models
-    as_written = Workspace.of("laptop", "outputs", overrides={"recurrent_bias": False})
+    as_written = RunSettings("laptop", "as-written")
     assert run_dir(ext, "default", as_written) == run_dir(ext, "default")
     assert run_dir(ext, "default, biased", as_written) == run_dir(ext, "default, biased")
 

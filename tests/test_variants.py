@@ -8,11 +8,14 @@ import torch
 from utils import config as C
 from utils import registry
 from utils.pipeline.notebooks import regenerate
-from utils.pipeline.workspace import Workspace, required_models
+from utils.pipeline.jobs import required_models
+from utils.settings import RunSettings
 from utils.figures import ext_constant_drive as D
 from utils.figures.base import FigureSettings
 from utils.models import build_network, draw_noise, noise_moments
 from utils.cache import get_model, run_dir_for
+
+from conftest import settings_for
 
 
 def small(**over):
@@ -89,21 +92,23 @@ def test_variants_name_their_result_sets():
     with pytest.raises(C.ConfigError, match="only the overrides of a model variant"):
         C.variant_of({"n_rec": "64"})
     assert [C.result_set("laptop", v) for v in C.VARIANTS] == ["laptop", "laptop-as-written", "laptop-as-released"]
-    settings = FigureSettings.create("smoke", 1, "cpu", "out", variant="as-written")
+    run = {"preset": "smoke", "variant": "as-written", "seeds": None, "outputs_dir": "out", "device": "cpu",
+           "threads": None}
+    settings = FigureSettings.create(run)
     assert settings.figures_dir.parts[-2:] == ("smoke-as-written", "figures")
     assert settings.model_overrides() == {"recurrent_bias": False}
     # a notebook's own model choices win over the variant's
     assert settings.model_overrides(recurrent_bias=True) == {"recurrent_bias": True}
     with pytest.raises(C.ConfigError, match="unknown variant"):
-        FigureSettings.create("smoke", 1, "cpu", "out", variant="as-dreamt")
+        FigureSettings.create(run | {"variant": "as-dreamt"})
 
 
 def test_grid_of_a_variant_trains_what_its_notebooks_load():
-    jobs = required_models(["ext_constant_drive", "fig1_spatial_reactivation"], "smoke")
-    written = {run_dir_for(j.config(Workspace.of("smoke", overrides={"recurrent_bias": False})), "smoke") for j in jobs}
-    default = {run_dir_for(j.config(Workspace("smoke")), "smoke") for j in jobs}
+    jobs = required_models(["ext_constant_drive", "fig1_spatial_reactivation"], RunSettings("smoke"))
+    written = {run_dir_for(j.config(RunSettings("smoke", "as-written")), "smoke") for j in jobs}
+    default = {run_dir_for(j.config(RunSettings("smoke")), "smoke") for j in jobs}
     # ext_constant_drive sets bias and noise itself: the same 8 models under either variant
-    settings = FigureSettings.create("smoke", 2, "cpu", "outputs", variant="as-written")
+    settings = settings_for("outputs", 2, variant="as-written")
     loaded = {run_dir_for(C.resolve_config(m.task, m.condition, s, "smoke",
                                            settings.model_overrides(**m.override_dict())), "smoke")
               for m in registry.notebook("ext_constant_drive").models for s in range(2)}
@@ -113,7 +118,7 @@ def test_grid_of_a_variant_trains_what_its_notebooks_load():
 
 def test_regenerate_refuses_overrides_that_are_not_a_variant(tmp_path):
     with pytest.raises(C.ConfigError, match="model variant"):
-        regenerate("smoke", str(tmp_path), overrides={"noise_std": "0.02"})
+        regenerate(RunSettings.with_overrides({"noise_std": "0.02"}, preset="smoke", outputs_dir=str(tmp_path)))
     assert not any(tmp_path.iterdir())
 
 
@@ -124,11 +129,12 @@ def test_partial_runs_on_chosen_seeds_have_their_own_folder():
     for bad in ("", "0,0", "-1", "a"):
         with pytest.raises(C.ConfigError, match="--seeds"):
             C.parse_seeds(bad)
-    jobs = required_models(["fig3_head_direction", "ext_hd_metrics"], "paper", seeds=(0,))
+    jobs = required_models(["fig3_head_direction", "ext_hd_metrics"], RunSettings("paper", seeds=(0,)))
     assert {j.seed for j in jobs} == {0} and len(jobs) == 4   # noisy U, B (fig3) and noiseless U, B (ext_hd_metrics)
-    settings = FigureSettings.create("smoke", [1], "cpu", "out", partial=True)
-    assert settings.result_set == "smoke-seed1"
-    assert FigureSettings.create("smoke", [1], "cpu", "out").result_set == "smoke"
+    run = {"preset": "smoke", "variant": "default", "seeds": [1], "outputs_dir": "out", "device": "cpu",
+           "threads": None}
+    assert FigureSettings.create(run).result_set == "smoke-seed1"   # explicit seeds: always their own set
+    assert FigureSettings.create(run | {"seeds": None}).result_set == "smoke"
 
 
 def test_cli_rejects_bad_seeds_in_one_line(capsys):

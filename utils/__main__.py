@@ -11,6 +11,7 @@ from .cache import get_model
 from .pipeline import slurm
 from .pipeline.grid import train_grid
 from .pipeline.notebooks import regenerate
+from .settings import RunSettings
 from .training import resolve_device
 
 
@@ -109,35 +110,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run_settings(args, overrides: dict | None = None) -> RunSettings:
+    """The one settings value of this command, validated here; every layer below receives it unchanged."""
+    seeds = C.parse_seeds(getattr(args, "seeds", None))
+    fields = dict(preset=args.preset, seeds=seeds, outputs_dir=args.outputs, device=getattr(args, "device", "cpu"),
+                  threads=getattr(args, "threads", None))
+    if overrides is None:   # train and config: any config field may be overridden, the variant stays default
+        return RunSettings(**fields)
+    return RunSettings.with_overrides(overrides, **fields)
+
+
 def _dispatch(args) -> int:
+    overrides = parse_overrides(args.overrides)
     if args.command in ("train", "config"):
-        overrides = parse_overrides(args.overrides)
-        C.get_preset(args.preset)
-        cfg = C.resolve_config(args.task, args.condition, parse_seed(args.seed), args.preset, overrides)
+        run = run_settings(args)
+        cfg = C.resolve_config(args.task, args.condition, parse_seed(args.seed), run.preset, overrides)
         if args.command == "config":
             print(json.dumps(C.to_dict(cfg), indent=2))
             return 0
-        model = get_model(args.task, args.condition, cfg.seed, args.preset, args.outputs, args.device,
-                        progress=not args.quiet, **overrides)
+        model = get_model(args.task, args.condition, cfg.seed, run.preset, run.outputs_dir, run.device,
+                          progress=not args.quiet, **overrides)
         m = model.metrics
         print(f"final test loss {m['test_loss'][-1]:.3e}, decoding error {m['test_decode_error'][-1]:.3e}",
               file=sys.stderr)
         print(model.run_dir)
         return 0
+    run = run_settings(args, overrides)
     if args.command in ("train-grid", "figures"):
-        overrides = parse_overrides(args.overrides)
-        C.get_preset(args.preset)
         launch = slurm.launcher_kwargs(args)  # --launcher and --slurm-*: checked before anything runs
         if launch["launcher"] == "local":  # a Slurm job checks its device on its compute node
-            resolve_device(args.device)  # here, not in a worker process after the pool has started
-        run = train_grid if args.command == "train-grid" else regenerate
-        return run(preset=args.preset, outputs_dir=args.outputs, only=args.only, jobs=args.jobs,
-                   device=args.device, overrides=overrides, seeds=C.parse_seeds(args.seeds), threads=args.threads,
-                   **launch)
+            resolve_device(run.device)  # here, not in a worker process after the pool has started
+        command = train_grid if args.command == "train-grid" else regenerate
+        return command(run, only=args.only, jobs=args.jobs, **launch)
     if args.command == "report":
-        C.get_preset(args.preset)
-        return report.main(args.preset, args.outputs, C.variant_of(parse_overrides(args.overrides)),
-                           C.parse_seeds(args.seeds))
+        return report.main(run)
     raise AssertionError(args.command)
 
 

@@ -4,23 +4,43 @@ it loads, its seeds) beside its computation, its panels and the checks of its cl
 The pipeline (which models to train, which notebooks to run and in what order), the Slurm launcher, the report
 and the tests read this table. A notebook's `cost` is measured, not typed: the seconds its last `laptop` run
 took, which papermill recorded in the committed executed copy (`outputs/laptop/notebooks/<name>.ipynb`); the
-pipeline starts the longest first. Adding a figure means a notebook, a module listed in `MODULES` and its
-claims in `data/claims.yaml` (docs/layout.md, "How to add a figure").
+pipeline starts the longest first. Adding a figure means a module in `utils/figures/` (found here by itself), its
+notebook and its claims in `data/claims.yaml`: `make figure NAME=ext_…` writes all three (docs/layout.md).
 """
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 from types import ModuleType
 
 from . import config as C
-from .figures import (explore, ext_conditions, ext_constant_drive, ext_hd_metrics, ext_score, ext_temperature,
-                      ext_training_noise, fig1, fig2, fig3, figC1, figC2, figC3, figC4, figC5)
+from . import figures
 from .figures.base import NOTEBOOK_DIR, Model, Notebook, figure_name
 
-# The figure modules, in the order of the index page and the report.
-MODULES: tuple[ModuleType, ...] = (fig1, fig2, fig3, figC1, figC2, figC3, figC4, figC5, ext_temperature, ext_score,
-                                   ext_hd_metrics, ext_training_noise, ext_constant_drive, ext_conditions, explore)
+
+def reading_order(module: ModuleType) -> tuple:
+    """The paper's figures in its order (Fig. 1–3, then Suppl. C.1–C.5), then our extensions by name, the
+    explorer last: the order of the index page and the report."""
+    name = module.NOTEBOOK.figure
+    kind = 0 if name.startswith("fig") and not name.startswith("figC") else 1 if name.startswith("figC") else \
+        3 if name == "explore" else 2
+    return kind, name
+
+
+def discover() -> tuple[ModuleType, ...]:
+    """Every module of `utils.figures` that declares a `NOTEBOOK`, in reading order: adding a figure is adding
+    its module (and its notebook and claims), never editing a list."""
+    found = []
+    for info in pkgutil.iter_modules(figures.__path__):
+        module = importlib.import_module(f"{figures.__name__}.{info.name}")
+        if hasattr(module, "NOTEBOOK"):
+            found.append(module)
+    return tuple(sorted(found, key=reading_order))
+
+
+MODULES: tuple[ModuleType, ...] = discover()
 NOTEBOOKS: dict[str, Notebook] = {m.NOTEBOOK.name: m.NOTEBOOK for m in MODULES}
 
 # Where the measured costs are read: the committed executed notebooks of the laptop result set.

@@ -26,6 +26,7 @@ from . import registry
 from .claims import Check, Verdict  # noqa: F401  (Verdict: the type a check returns)
 from .figures.base import read_results
 from .files import atomic_write_text
+from .settings import RunSettings
 
 CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
 
@@ -116,13 +117,11 @@ def _verdict_row(claim: dict[str, Any], results: dict | None) -> dict[str, Any]:
     return row | {"verdict": verdict, "value": v.value, "per_seed": v.per_seed}
 
 
-def evaluate_claims(preset: str, outputs_dir: str | Path = "outputs", claims: list[dict] | None = None,
-                    variant: str = "default", seeds=None) -> list[dict[str, Any]]:
+def evaluate_claims(run: RunSettings, claims: list[dict] | None = None) -> list[dict[str, Any]]:
     """One row per claim (all of claims.yaml unless `claims` is given): the claim's fields with its threshold
     sentence filled in, the verdict ('passed', 'failed', 'reported', 'missing' or 'error'), the values (for an
-    error, the exception), and the seeds they rest on."""
-    result_set = C.result_set(preset, variant, seeds)
-    return [_verdict_row(claim, read_results(claim["figure"], result_set, outputs_dir))
+    error, the exception), and the seeds they rest on; measured on the run's result set."""
+    return [_verdict_row(claim, read_results(claim["figure"], run.result_set, run.outputs_dir))
             for claim in (load_claims() if claims is None else claims)]
 
 
@@ -216,12 +215,12 @@ def to_html(rows: list[dict], title: str = "Reproduction report", shown: set[str
             + f"<p><b>{html.escape(summary_line(rows))}</b></p></body></html>\n")
 
 
-def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default", seeds=None) -> list[dict]:
-    """`report.md`, `report.json` and `report.html` in the result set's folder (`seeds`: a partial run's, see
-    `config.result_set`)."""
-    rows = evaluate_claims(preset, outputs_dir, variant=variant, seeds=seeds)
-    base = Path(outputs_dir) / C.result_set(preset, variant, seeds)
+def write_report(run: RunSettings) -> list[dict]:
+    """`report.md`, `report.json` and `report.html` in the run's result set folder."""
+    rows = evaluate_claims(run)
+    base = run.result_dir
     base.mkdir(parents=True, exist_ok=True)
+    preset, variant = run.preset, run.variant
     seeds = sorted({s for r in rows for s in r["seeds"]})
     payload = {"preset": preset, "variant": variant, "seeds": seeds, "claims": rows, "summary": summary_line(rows)}
     shown = {p.stem for p in (base / "figures").glob("*.png")}
@@ -232,9 +231,9 @@ def write_report(preset: str, outputs_dir: str | Path = "outputs", variant: str 
     return rows
 
 
-def main(preset: str, outputs_dir: str | Path = "outputs", variant: str = "default", seeds=None) -> int:
-    """Write the report and print it; exit status 1 when a check raised (the report itself is wrong)."""
-    rows = write_report(preset, outputs_dir, variant, seeds)
+def main(run: RunSettings) -> int:
+    """Write the run's report and print it; exit status 1 when a check raised (the report itself is wrong)."""
+    rows = write_report(run)
     for r in rows:
         print(f"{r['verdict']:>8}  {r['id']:<20} {r['value']}")
     print(summary_line(rows))
@@ -244,8 +243,7 @@ def main(preset: str, outputs_dir: str | Path = "outputs", variant: str = "defau
 def show_claims(figure: str, settings) -> list[dict]:
     """The closing cell of a notebook: its figure's claim rows, measured from the results it has just written
     with the report's own checks, printed as value, threshold and verdict."""
-    rows = evaluate_claims(settings.preset, settings.outputs_dir, claims_for(figure), variant=settings.variant,
-                           seeds=settings.seeds if settings.partial else None)
+    rows = evaluate_claims(settings.run, claims_for(figure))
     for r in rows:
         print(f"{r['id']}: {r['verdict'].upper()}\n  claim:     {r['statement']}\n  measured:  {r['value']}\n"
               f"  threshold: {r['threshold']}")

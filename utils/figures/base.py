@@ -5,8 +5,8 @@ models it loads, its seeds; `utils.registry` gathers them), `compute(settings, .
 the analysis and returns a result object (a subclass of `Figure`) whose `panels()` draw the figure, `results()`
 give the numbers behind the panels, and `summary()` a printable digest; and `CHECKS` holds the checks of its
 claims (`utils.claims`).
-A notebook is then: a `parameters` cell passed to `FigureSettings.create` (validated, analysis sizes filled
-from the preset), `result = module.compute(settings)`, `result.show(settings)` (composed, saved, displayed),
+A notebook is then: a `parameters` cell (`run`, the run's settings as one dict, and the analysis sizes) passed to
+`FigureSettings.create` (validated, analysis sizes filled from the preset), `result = module.compute(settings)`, `result.show(settings)` (composed, saved, displayed),
 `result.save(settings)` (`<outputs>/<result set>/results/<figure>.json`), and the claims.
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -22,11 +21,12 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import config as C
+from ..settings import RunSettings
+from ..training import resolve_device
 from .. import plotting as P
 from ..files import atomic_write_text
 from ..cache import TrainedModel, get_model
 from ..models import Network
-from ..training import resolve_device
 
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "notebooks"
@@ -91,49 +91,53 @@ HD_FOUR = tuple(Model.of(HD, m.condition, m.label) for m in SP_FOUR)
 
 @dataclass(frozen=True)
 class FigureSettings:
-    preset: str
+    """What a notebook works with: the run's settings, the seeds its figure analyses, and the analysis sizes."""
+    run: RunSettings
     seeds: tuple[int, ...]
-    device: str
-    outputs_dir: Path
     analysis: C.AnalysisConfig
-    variant: str = "default"   # the model variant (config.VARIANTS) of every network the notebook loads
-    partial: bool = False      # a run on chosen seeds only (`figures --seeds`): results go to their own folder
 
     @classmethod
-    def create(cls, preset: str = C.DEFAULT_PRESET, seeds: Any = None, device: str = "cpu",
-               outputs_dir: str | Path = "../outputs", variant: str = "default", partial: bool = False,
-               **analysis_overrides: Any) -> "FigureSettings":
-        """Validate a notebook's parameters; `None` analysis sizes and seeds come from the preset."""
-        p = C.get_preset(preset)
-        C.result_set(preset, variant)  # a ConfigError naming the variants
-        if seeds is None:
-            seeds = range(p.seeds)
-        elif isinstance(seeds, int) and not isinstance(seeds, bool):
-            seeds = range(seeds) if seeds > 0 else ()
-        elif isinstance(seeds, (str, bytes, bool)) or not hasattr(seeds, "__iter__"):
-            raise C.ConfigError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r}")
-        seeds = tuple(C.check_seed(s) for s in seeds)
-        if not seeds:
-            raise C.ConfigError("seeds must name at least one seed")
-        if len(set(seeds)) != len(seeds):
-            raise C.ConfigError(f"seeds must be distinct, got {list(seeds)}")
-        if not isinstance(outputs_dir, (str, os.PathLike)):
-            raise C.ConfigError(f"outputs_dir must be a path, got {outputs_dir!r}")
-        resolve_device(device)
+    def create(cls, run: Any, notebook: "Notebook | None" = None, **analysis_sizes: Any) -> "FigureSettings":
+        """Validate a notebook's parameters: `run` (a dict with exactly `RunSettings`' keys, or one), the
+        analysis sizes (`None`: the preset's). The seeds are the run's (a partial run), else the preset's, at
+        most the `notebook`'s declared number."""
+        run = RunSettings.from_parameter(run)
+        resolve_device(run.device)   # the kernel runs here: the device must be present
+        p = C.get_preset(run.preset)
+        n_seeds = p.seeds if notebook is None or notebook.seeds is None else min(p.seeds, notebook.seeds)
+        seeds = run.seeds if run.seeds is not None else tuple(range(n_seeds))
         known = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
-        unknown = set(analysis_overrides) - known
+        unknown = set(analysis_sizes) - known
         if unknown:
             raise C.ConfigError(f"unknown analysis size(s) {sorted(unknown)}; valid: {sorted(known)}")
-        sizes = {k: v for k, v in analysis_overrides.items() if v is not None}
+        sizes = {k: v for k, v in analysis_sizes.items() if v is not None}
         for k, v in sizes.items():
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise C.ConfigError(f"{k} must be a positive integer, got {v!r}")
-        return cls(preset, seeds, device, Path(outputs_dir), dataclasses.replace(p.analysis, **sizes), variant,
-                   bool(partial))
+        if run.threads is not None:
+            import torch
+            torch.set_num_threads(run.threads)
+        return cls(run, seeds, dataclasses.replace(p.analysis, **sizes))
+
+    @property
+    def preset(self) -> str:
+        return self.run.preset
+
+    @property
+    def device(self) -> str:
+        return self.run.device
+
+    @property
+    def variant(self) -> str:
+        return self.run.variant
+
+    @property
+    def outputs_dir(self) -> Path:
+        return Path(self.run.outputs_dir)
 
     def model_overrides(self, **overrides) -> dict[str, Any]:
         """The variant's config overrides, then the caller's (a notebook's own model choices win)."""
-        return C.VARIANTS[self.variant] | overrides
+        return self.run.overrides | overrides
 
     def trained(self, task: str, condition: str, **overrides) -> list[TrainedModel]:
         """The trained models of one condition, one per seed (trained now if missing). Models of every variant
@@ -156,7 +160,7 @@ class FigureSettings:
     @property
     def result_set(self) -> str:
         """Where this notebook's figures and results go: `outputs/<preset>[-seed<…>][-<variant>]/`."""
-        return C.result_set(self.preset, self.variant, self.seeds if self.partial else None)
+        return self.run.result_set
 
     @property
     def figures_dir(self) -> Path:

@@ -1,5 +1,5 @@
 """The training grid: the models the notebooks need that are not in the cache, trained in local processes (or,
-with `launcher="slurm"`, handed to `utils.pipeline.slurm`, which trains each with the same `workspace.train_job`)."""
+with `launcher="slurm"`, handed to `utils.pipeline.slurm`, which trains each with the same `jobs.train_job`)."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,8 @@ from .. import config as C
 from ..cache import is_trained
 from . import slurm as S
 from .slurm import LAUNCHERS
-from .workspace import ModelJob, Workspace, required_models, select_notebooks, train_job
+from ..settings import RunSettings
+from .jobs import ModelJob, required_models, select_notebooks, train_job
 
 
 
@@ -51,30 +52,30 @@ def keep_freed_memory() -> None:
     os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(2**31))
 
 
-def missing_jobs(notebooks: list[str], ws: Workspace, seeds: tuple[int, ...] | None = None) -> list[ModelJob]:
-    """The models of `required_models` not yet trained in `ws`'s cache, each model directory once."""
+def missing_jobs(notebooks: list[str], run: RunSettings) -> list[ModelJob]:
+    """The models of `required_models` not yet trained in the run's cache, each model directory once."""
     todo, seen = [], set()
-    for job in required_models(notebooks, ws.preset, seeds):
-        cfg = job.config(ws)
-        run_dir = ws.run_dir(job)
+    for job in required_models(notebooks, run):
+        cfg = job.config(run)
+        run_dir = job.run_dir(run)
         if run_dir not in seen and not is_trained(run_dir, cfg):  # a damaged model is retrained
             todo.append(job)
         seen.add(run_dir)  # two notebooks may name one model differently (explicitly, or by the defaults)
     return todo
 
 
-def train_local(todo: list[ModelJob], ws: Workspace, jobs: int, threads: int | None = None) -> int:
-    """Train `todo` in `jobs` processes of `threads` torch threads each (default: the cores shared among them),
+def train_local(todo: list[ModelJob], run: RunSettings, jobs: int) -> int:
+    """Train `todo` in `jobs` processes of the run's torch threads each (default: the cores shared among them),
     the longest first; 0 when all are trained (a worker's error is raised)."""
-    todo = sorted(todo, key=lambda job: training_cost(job.config(ws)), reverse=True)  # stable: ties keep order
-    print(f"[train] {len(todo)} model(s) to train at preset {ws.preset!r} with {jobs} process(es)", flush=True)
+    todo = sorted(todo, key=lambda job: training_cost(job.config(run)), reverse=True)  # stable: ties keep order
+    print(f"[train] {len(todo)} model(s) to train at preset {run.preset!r} with {jobs} process(es)", flush=True)
     if not todo:
         return 0
-    threads = default_threads(jobs, threads)
+    threads = default_threads(jobs, run.threads)
     t0 = time.perf_counter()
     keep_freed_memory()
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(train_job, job, ws, threads): job for job in todo}
+        futures = {pool.submit(train_job, job, run, threads): job for job in todo}
         for i, fut in enumerate(as_completed(futures), 1):
             fut.result()  # re-raises a worker's error with its traceback
             print(f"[train] {i}/{len(todo)} {futures[fut]} done ({time.perf_counter() - t0:.0f} s elapsed)",
@@ -82,22 +83,18 @@ def train_local(todo: list[ModelJob], ws: Workspace, jobs: int, threads: int | N
     return 0
 
 
-def train_grid(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
-               jobs: int | None = None, device: str = "cpu", overrides: dict[str, Any] | None = None,
-               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None,
-               threads: int | None = None) -> int:
-    """Train the models the notebooks need that are not in the cache: in local processes, or with
+def train_grid(run: RunSettings, only: str | None = None, jobs: int | None = None, launcher: str = "local",
+               slurm=None) -> int:
+    """Train the models the notebooks need that are not in the run's cache: in local processes, or with
     `launcher="slurm"` one Slurm job each (`slurm`: a `slurm.SlurmOptions`). 0 when all are trained."""
     C.check_choice("launcher", launcher, LAUNCHERS)
     check_count("jobs", jobs)
-    check_count("threads", threads)
-    if launcher == "slurm" and threads is not None:
+    if launcher == "slurm" and run.threads is not None:
         raise C.ConfigError("--threads is for local runs; a Slurm job's threads are its --slurm-cpus")
-    ws = Workspace.of(preset, outputs_dir, device, overrides)
-    todo = missing_jobs(select_notebooks(only), ws, seeds)
+    todo = missing_jobs(select_notebooks(only), run)
     if launcher == "slurm":
-        return S.train_grid(todo, ws, slurm or S.SlurmOptions())
-    return train_local(todo, ws, jobs or default_jobs(device), threads)
+        return S.train_grid(todo, run, slurm or S.SlurmOptions())
+    return train_local(todo, run, jobs or default_jobs(run.device))
 
 
 __all__ = ["training_cost", "check_count", "default_threads", "default_jobs", "keep_freed_memory", "missing_jobs",

@@ -18,7 +18,8 @@ from .grid import default_jobs, default_threads, train_grid
 from .provenance import current_commit
 from .schedule import Schedule
 from .site import export_html, write_index
-from .workspace import Workspace, select_notebooks
+from ..settings import RunSettings
+from .jobs import select_notebooks
 
 # A kernel inherits our environment: make it draw inline (as Jupyter does), whatever MPLBACKEND says, so the
 # executed notebooks show their figures.
@@ -41,26 +42,36 @@ def kernel_environment(**env: Any) -> Iterator[None]:
             os.environ.pop(key, None) if value is None else os.environ.update({key: value})
 
 
-def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: dict | None = None,
-                     html: bool = True) -> Path:
-    """Run one notebook with papermill; the executed copy goes to `out_dir`, with an HTML export beside it.
+def declared_parameters(path: Path) -> set[str]:
+    """The names a notebook's `parameters` cell assigns (what papermill can set)."""
+    import papermill as pm
+    return set(pm.inspect_notebook(str(path)))
 
-    The copy carries no path of this machine: `outputs_dir` is passed relative to `notebooks/` (where the kernel
-    runs), and papermill's record of its input and output names the repository's files, not temporary ones."""
+
+def execute_notebook(name: str, run: RunSettings, out_dir: Path, html: bool = True) -> Path:
+    """Run one notebook with papermill under the run's settings; the executed copy goes to `out_dir`, with an
+    HTML export beside it.
+
+    The notebook receives the settings as one parameter, `run`, which its parameters cell must declare (a
+    notebook that does not would run on its own defaults and write into another result set: a ConfigError
+    naming it, before anything runs). The copy carries no path of this machine: `outputs_dir` is passed relative
+    to `notebooks/` (where the kernel runs), and papermill's record of its input and output names the
+    repository's files, not temporary ones."""
     import papermill as pm
     notebook_dir = registry.NOTEBOOK_DIR  # read per call: a test points it at its own notebooks
+    source = notebook_dir / f"{name}.ipynb"
+    if "run" not in declared_parameters(source):
+        raise C.ConfigError(f"notebook {name} does not declare `run` in its parameters cell; it would not follow "
+                            f"the run's settings (add `run = {{...}}`, docs/layout.md)")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
     tmp = out_dir / f".{name}.partial.ipynb"
-    outputs = os.path.relpath(Path(ws.outputs_dir).resolve(), notebook_dir)
     commit = current_commit()
     declared = registry.NOTEBOOKS.get(name)
-    params = ({"preset": ws.preset, "outputs_dir": outputs, "device": ws.device, "variant": ws.variant}
-              | dict(declared.render_parameters if declared else ()))
+    params = {"run": run.to_parameter(relative_to=notebook_dir)} | dict(declared.render_parameters if declared else ())
     with kernel_environment(MPLBACKEND=INLINE_BACKEND):
-        pm.execute_notebook(str(notebook_dir / f"{name}.ipynb"), str(tmp),
-                            parameters=params | (extra_parameters or {}), kernel_name="python3", progress_bar=False,
+        pm.execute_notebook(str(source), str(tmp), parameters=params, kernel_name="python3", progress_bar=False,
                             # The kernel starts in notebooks/. Not papermill's `cwd`: it chdirs this whole process
                             # for the notebook's run, and a second notebook's thread then resolves its paths there.
                             resources={"metadata": {"path": str(notebook_dir)}},
@@ -77,36 +88,28 @@ def execute_notebook(name: str, ws: Workspace, out_dir: Path, extra_parameters: 
     return out
 
 
-def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", only: str | None = None,
-               jobs: int | None = None, device: str = "cpu", overrides: dict | None = None,
-               launcher: str = "local", slurm=None, seeds: tuple[int, ...] | None = None,
-               threads: int | None = None) -> int:
+def regenerate(run: RunSettings, only: str | None = None, jobs: int | None = None, launcher: str = "local",
+               slurm=None) -> int:
     """Train the missing models and execute the notebooks, each as soon as the models it needs are trained; then
-    write the report and index page. `threads`: torch threads per training process and notebook kernel
+    write the report and index page. `run.threads`: torch threads per training process and notebook kernel
     (default: the cores shared among `jobs`). With `launcher="slurm"` the grid is trained on the cluster first.
 
-    `overrides` may only select a model variant (`config.VARIANTS`, e.g. `recurrent_bias=false` for the paper as
-    written): its results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache.
-    `seeds` (a partial run) trains and analyses only those seeds, into `outputs/<preset>-seed<…>[-<variant>]/`,
+    A model variant's results go to their own `outputs/<preset>-<variant>/`, its models to the preset's cache;
+    a partial run (`run.seeds`) trains and analyses only those seeds, into `outputs/<preset>-seed<…>[-<variant>]/`,
     never mixed with a run on the preset's seeds."""
     import papermill as pm
-    variant = C.variant_of(overrides)
-    ws = Workspace.of(preset, outputs_dir, device, C.VARIANTS[variant])  # the variant's canonical values
-    result_set = C.result_set(preset, variant, seeds)
     notebooks = select_notebooks(only)
     t_start = time.perf_counter()
-    if launcher != "local" and train_grid(preset, outputs_dir, only, jobs, device, ws.override_dict(),
-                                          launcher=launcher, slurm=slurm, seeds=seeds, threads=threads) != 0:
+    if launcher != "local" and train_grid(run, only, jobs, launcher=launcher, slurm=slurm) != 0:
         return 1  # a model is missing (its Slurm job failed): no notebook runs
-    out_dir = Path(outputs_dir) / result_set / "notebooks"
-    jobs = jobs or default_jobs(device)
-    threads = default_threads(jobs, threads)
-    partial = {} if seeds is None else {"seeds": list(seeds), "partial": True}
+    out_dir = run.result_dir / "notebooks"
+    jobs = jobs or default_jobs(run.device)
+    threads = default_threads(jobs, run.threads)
     failed: list[str] = []
 
     def run_notebook(name: str) -> None:
         try:
-            execute_notebook(name, ws, out_dir, partial)
+            execute_notebook(name, run, out_dir)
         except pm.PapermillExecutionError as err:
             failed.append(name)
             print(f"notebook {name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
@@ -115,13 +118,14 @@ def regenerate(preset: str = C.DEFAULT_PRESET, outputs_dir: str = "outputs", onl
 
     with kernel_environment(MPLBACKEND=INLINE_BACKEND, OMP_NUM_THREADS=threads):
         # A kernel inherits OMP_NUM_THREADS when it starts: its torch takes its share of the cores.
-        Schedule(notebooks, ws, jobs, threads, seeds).run(run_notebook)
+        Schedule(notebooks, run, jobs, threads).run(run_notebook)
     if failed:
         return 1
-    status = report.main(preset, outputs_dir, variant, seeds)  # 1 when a claim's check raised (an error row)
-    index = write_index(result_set, outputs_dir)
+    status = report.main(run)  # 1 when a claim's check raised (an error row)
+    index = write_index(run.result_set, run.outputs_dir)
     print(f"[done] {len(notebooks)} notebook(s) in {time.perf_counter() - t_start:.0f} s; index: {index}")
     return status
 
 
-__all__ = ["INLINE_BACKEND", "select_notebooks", "kernel_environment", "execute_notebook", "regenerate"]
+__all__ = ["INLINE_BACKEND", "select_notebooks", "kernel_environment", "declared_parameters", "execute_notebook",
+           "regenerate"]

@@ -23,7 +23,8 @@ from typing import Callable
 
 from .. import registry
 from .grid import keep_freed_memory, missing_jobs, training_cost
-from .workspace import ModelJob, Workspace, required_models, train_job
+from ..settings import RunSettings
+from .jobs import ModelJob, required_models, train_job
 
 # Seconds per multiply-add of a training run (`grid.training_cost`) in one single-threaded process on the 2-core
 # CPU, the median over the 50 laptop models: what puts a model's level and a notebook's (seconds) on one scale.
@@ -31,25 +32,25 @@ SECONDS_PER_MULTIPLY_ADD = 1.7e-10
 
 
 class Schedule:
-    """The models `notebooks` need that are missing from `ws`'s cache, and the notebooks, in `jobs` slots."""
+    """The models `notebooks` need that are missing from the run's cache, and the notebooks, in `jobs` slots."""
 
-    def __init__(self, notebooks: list[str], ws: Workspace, jobs: int, threads: int,
-                 seeds: tuple[int, ...] | None = None, models: list[ModelJob] | None = None):
+    def __init__(self, notebooks: list[str], run: RunSettings, jobs: int, threads: int,
+                 models: list[ModelJob] | None = None):
         """`models`: the models to train (default: those missing from the cache; `benchmarks.schedule_replay`
         passes all of them, to replay a cold run)."""
-        self.ws, self.jobs, self.threads = ws, jobs, threads
-        models = missing_jobs(notebooks, ws, seeds) if models is None else models
-        missing = {ws.run_dir(job) for job in models}
+        self.run_settings, self.jobs, self.threads = run, jobs, threads
+        models = missing_jobs(notebooks, run) if models is None else models
+        missing = {job.run_dir(run) for job in models}
         self.waiting: dict[str, set[Path]] = {
-            name: {ws.run_dir(job) for job in required_models([name], ws.preset, seeds)} & missing
+            name: {job.run_dir(run) for job in required_models([name], run)} & missing
             for name in notebooks}
         self.first = notebooks[0] if notebooks else None
         # Measured seconds, read once: each is parsed from a committed executed notebook.
         self.notebook_work = {name: registry.cost(name) for name in notebooks}
-        self.model_work = {job: training_cost(job.config(ws)) for job in models}
-        unlocks = {job: max(self.notebook_work[n] for n, need in self.waiting.items() if ws.run_dir(job) in need)
+        self.model_work = {job: training_cost(job.config(run)) for job in models}
+        unlocks = {job: max(self.notebook_work[n] for n, need in self.waiting.items() if job.run_dir(run) in need)
                    for job in models}
-        self.level = {job: (bool(self.first) and ws.run_dir(job) in self.waiting[self.first],
+        self.level = {job: (bool(self.first) and job.run_dir(run) in self.waiting[self.first],
                             self.model_work[job] * SECONDS_PER_MULTIPLY_ADD + unlocks[job]) for job in models}
         self.models: list[ModelJob] = sorted(models, key=self.level.get, reverse=True)  # stable: ties keep order
         self.n_models, self.n_notebooks = len(self.models), len(notebooks)
@@ -106,7 +107,7 @@ class Schedule:
         """Train and run everything; a failed model stops the run (its error is raised), a failed notebook does not
         stop the others (`run_notebook` records it and raises)."""
         keep_freed_memory()
-        print(f"[schedule] {self.n_models} model(s) to train at preset {self.ws.preset!r}, {self.n_notebooks} "
+        print(f"[schedule] {self.n_models} model(s) to train at preset {self.run_settings.preset!r}, {self.n_notebooks} "
               f"notebook(s), {self.jobs} slot(s)", flush=True)
         running: dict[Future, tuple[str, object, float]] = {}
         with self.training_pool() as train_pool, ThreadPoolExecutor(self.jobs) as notebook_pool:
@@ -118,7 +119,7 @@ class Schedule:
                         running[notebook_pool.submit(run_notebook, what)] = ("notebook", what, time.perf_counter())
                     else:
                         self.models.remove(what)
-                        future = train_pool.submit(train_job, what, self.ws, self.threads)
+                        future = train_pool.submit(train_job, what, self.run_settings, self.threads)
                         running[future] = ("model", what, time.perf_counter())
                 if not running:
                     raise RuntimeError(f"notebooks wait on models that are not scheduled: {sorted(self.waiting)}")

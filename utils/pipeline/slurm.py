@@ -1,7 +1,7 @@
 """The training grid on a Slurm cluster: one job per missing model, submitted with submitit.
 
 `grid.train_grid(..., launcher="slurm")` comes here with the models still missing from the cache. They go
-out as one job array (one sbatch; each array task runs `workspace.train_job`, the same code and the same cache as
+out as one job array (one sbatch; each array task runs `jobs.train_job`, the same code and the same cache as
 the local launcher), a progress bar counts finished jobs, and a failed job is reported with its model (and
 its overrides) and the end of its log. The per-model lock in `training.run_lock` keeps two runners (local or
 Slurm, this machine or another one sharing the file system) from training one model twice.
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as C
-from . import workspace
-from .workspace import ModelJob, Workspace
+from ..settings import RunSettings
+from .jobs import ModelJob, train_job
 
 LAUNCHERS = ("local", "slurm")   # where `train-grid` and `figures` train: local processes, or Slurm jobs
 
@@ -109,13 +109,13 @@ def launcher_kwargs(args) -> dict:
 # Submission and waiting.
 
 class TrainModel:
-    """One model of the grid as a Slurm job: `workspace.train_job`, that is `get_model` in the shared cache.
+    """One model of the grid as a Slurm job: `jobs.train_job`, that is `get_model` in the shared cache.
 
     submitit treats a callable with a `checkpoint` method as checkpointable: on a timeout or a preemption it
     calls `checkpoint` (resubmit the same call) and requeues the job, which resumes from `checkpoint.pt`."""
 
-    def __call__(self, job: ModelJob, ws: Workspace, threads: int) -> str:
-        return workspace.train_job(job, ws, threads)
+    def __call__(self, job: ModelJob, run: RunSettings, threads: int) -> str:
+        return train_job(job, run, threads)
 
     def checkpoint(self, *args):
         from submitit.helpers import DelayedSubmission
@@ -150,12 +150,12 @@ def make_executor(folder: Path, preset: str, opts: SlurmOptions):
     return executor
 
 
-def submit(todo: list[ModelJob], ws: Workspace, opts: SlurmOptions) -> list:
+def submit(todo: list[ModelJob], run: RunSettings, opts: SlurmOptions) -> list:
     """Submit one job per model: one job array where the cluster takes it, else one sbatch per model."""
     from submitit.core.utils import FailedJobError
-    ws = ws.absolute()  # the jobs need not start in this directory
-    executor = make_executor(Path(ws.outputs_dir) / ws.preset / "slurm", ws.preset, opts)
-    fn, args = TrainModel(), (ws, opts.cpus)
+    run = run.absolute()  # the jobs need not start in this directory
+    executor = make_executor(Path(run.outputs_dir) / run.preset / "slurm", run.preset, opts)
+    fn, args = TrainModel(), (run, opts.cpus)
     try:
         return executor.map_array(fn, todo, *([arg] * len(todo) for arg in args))
     except FailedJobError as err:
@@ -231,24 +231,24 @@ def write_job_table(path: Path, jobs: list, todo: list[ModelJob]) -> Path:
     return path
 
 
-def train_grid(todo: list[ModelJob], ws: Workspace, opts: SlurmOptions) -> int:
+def train_grid(todo: list[ModelJob], run: RunSettings, opts: SlurmOptions) -> int:
     """Train the missing models `todo` as Slurm jobs and wait for them; 0 when all were trained."""
     if todo:
         check_cluster(opts)
-    print(f"[train] {len(todo)} model(s) to train at preset {ws.preset!r} as Slurm jobs", flush=True)
+    print(f"[train] {len(todo)} model(s) to train at preset {run.preset!r} as Slurm jobs", flush=True)
     if not todo:
         return 0
     t0 = time.perf_counter()
-    jobs = submit(todo, ws, opts)
-    folder = Path(ws.outputs_dir).resolve() / ws.preset / "slurm"
-    write_job_table(folder / f"jobs-{jobs[0].job_id.split('_')[0]}.tsv", jobs, todo)
-    ids = sorted({job.job_id.split("_")[0] for job in jobs})
-    print(f"[slurm] submitted {len(jobs)} job(s) as {', '.join(ids)} ({opts.partition or 'default partition'}, "
+    submitted = submit(todo, run, opts)
+    folder = Path(run.outputs_dir).resolve() / run.preset / "slurm"
+    write_job_table(folder / f"jobs-{submitted[0].job_id.split('_')[0]}.tsv", submitted, todo)
+    ids = sorted({job.job_id.split("_")[0] for job in submitted})
+    print(f"[slurm] submitted {len(submitted)} job(s) as {', '.join(ids)} ({opts.partition or 'default partition'}, "
           f"{time_minutes(opts.time)} min per job); logs and job table in {folder}", flush=True)
-    failed = wait(jobs, todo, opts.poll_s)
+    failed = wait(submitted, todo, opts.poll_s)
     if failed:
-        print(f"[slurm] {len(failed)} of {len(jobs)} job(s) failed; rerun the command to retry them "
+        print(f"[slurm] {len(failed)} of {len(submitted)} job(s) failed; rerun the command to retry them "
               f"(finished models are kept)", file=sys.stderr, flush=True)
         return 1
-    print(f"[slurm] {len(jobs)} model(s) trained in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"[slurm] {len(submitted)} model(s) trained in {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
