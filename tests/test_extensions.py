@@ -16,7 +16,6 @@ from utils import config as C
 from utils import registry, score
 from utils import report
 from utils.figures import explore, ext_hd_metrics, ext_score, ext_temperature, ext_training_noise
-from utils.figures.base import FigureSettings
 from utils.pipeline.jobs import ModelJob, required_models
 from utils.settings import RunSettings
 

@@ -16,7 +16,7 @@ from utils import report
 from utils.figures import fig1 as fig1_module, fig2 as fig2_module, fig3 as fig3_module
 from utils.figures import runs as seed_runs
 from utils.figures.base import _jsonable
-from utils.figures.base import FigureSettings, read_results, write_results
+from utils.figures.base import read_results, write_results
 
 from conftest import settings_for
 
@@ -200,17 +200,17 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     errors = {"noisy_unbiased": seed_runs.final_decode_errors(trained),
               "noisy_biased": seed_runs.final_decode_errors(trained)}
     write_results("fig3", fig3_module.fig3_results(fig3, steps, errors), settings)
-    r1 = read_results("fig1", "smoke", settings.outputs_dir)["results"]
+    r1 = read_results("fig1", "smoke", settings.outputs_dir).results
     assert set(r1["final_test_loss"]) == {"per_seed", "mean", "sd"}
     assert list(r1["final_test_loss"]["per_seed"]) == ["0", "1"]
     assert r1["final_test_loss"]["per_seed"]["1"] == pytest.approx(fig1[0].loss[1, -1])
     assert len(r1["test_loss"]["per_seed"]["0"]) == len(r1["test_batches"])
     assert len(r1["ev_active"]["per_seed"]["0"]) == 10 and len(r1["ev_quiescent"]["mean"]) == 10
-    r2 = read_results("fig2", "smoke", settings.outputs_dir)["results"]
+    r2 = read_results("fig2", "smoke", settings.outputs_dir).results
     assert r2["kl_rows"] == ["U^σ", "U", "B^σ", "B"] and r2["kl_cols"] == ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
     assert np.shape(r2["kl_matrix"]["per_seed"]["1"]) == (4, 6) and np.shape(r2["kl_matrix"]["mean"]) == (4, 6)
     assert set(r2["total_variance"]) == set(fig2_module.FIG2_CONDITIONS)
-    r3 = read_results("fig3", "smoke", settings.outputs_dir)["results"]
+    r3 = read_results("fig3", "smoke", settings.outputs_dir).results
     assert {"bearing_kl", "bearing_kl_untrained", "histogram_active", "histogram_quiescent"} <= set(r3)
     json.dumps(r3)  # plain JSON all the way down
     text = seed_runs.summarize(r2)
@@ -257,5 +257,5 @@ def test_compute_shows_and_saves_what_the_pieces_give(smoke, fig1, fig2, module)
     assert (settings.figures_dir / f"{result.name}.png").exists() and image.filename.endswith(f"{result.name}.png")
     assert set(result.panels()) <= set(P._mosaic_keys(result.layout))
     path = result.save(settings)
-    assert read_results(result.name, "smoke", settings.outputs_dir)["results"] == json.loads(path.read_text())["results"]
+    assert read_results(result.name, "smoke", settings.outputs_dir).results == json.loads(path.read_text())["results"]
     assert result.summary()

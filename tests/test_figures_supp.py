@@ -12,7 +12,7 @@ from utils import config as C
 from utils.figures import figC1, figC2, figC3, figC4, figC5, matching, regimes
 from utils import plotting as P
 from utils import registry
-from utils.figures.base import FigureSettings, read_results, write_results
+from utils.figures.base import read_results, write_results
 
 from conftest import settings_for
 
@@ -84,10 +84,10 @@ def test_kl_bars_take_negative_estimates():
 
 def test_figC1_kls_per_seed_and_examples(c1, settings):
     a = settings.analysis
-    res = json.loads(json.dumps(c1.results(), default=float))  # what write_results stores, as the report reads it
+    res = c1.results().to_json()  # what write_results stores, as the report reads it
     assert set(res["kl"]) >= {"unbiased", "biased", "uniform_vs_unbiased", "uniform_vs_biased",
                               "unbiased_q_vs_biased_a", "random_vs_biased"}
-    for entry in c1.results()["kl"].values():
+    for entry in c1.results().to_json()["kl"].values():
         _assert_per_seed(entry)
     assert c1.conditions == {"unbiased": "noisy_unbiased", "biased": "noisy_biased"}
     assert c1.noise_std == pytest.approx({"unbiased": 0.01, "biased": 0.01, "random": 0.01})  # × 1, not √2
@@ -109,7 +109,7 @@ def test_figC2_runs_grus_with_noise_not_doubled(settings):
     c2 = figC2.compute(settings)
     assert c2.conditions["biased"] == "gru_noisy_biased"
     assert c2.noise_std == pytest.approx({"unbiased": 0.01, "biased": 0.01, "random": 0.01})
-    for entry in c2.results()["kl"].values():
+    for entry in c2.results().to_json()["kl"].values():
         _assert_per_seed(entry)
 
 
@@ -148,7 +148,7 @@ def test_figC4_pools_per_trajectory_values_and_stores_them(settings):
                                                   "DT quiescent", 4, 5, seed=0)[0])
     plt.close(_draw(c4))
     write_results("figC4", c4.results(), settings)
-    stored = read_results("figC4", "smoke", settings.outputs_dir)["results"]["step_distance"]
+    stored = read_results("figC4", "smoke", settings.outputs_dir).results["step_distance"]
     assert stored["biased"]["DT noisy quiescent"]["median"] == pytest.approx(res["biased"]["DT noisy quiescent"]["median"])
 
 

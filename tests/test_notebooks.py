@@ -65,7 +65,7 @@ def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):
     for ext in ("png", "pdf"):
         assert (smoke_outputs / "smoke" / "figures" / f"{figure}.{ext}").stat().st_size > 1000
     results = read_results(figure, "smoke", smoke_outputs)
-    assert results and results["preset"] == "smoke" and results["results"]
+    assert results and results.preset == "smoke" and results.results
 
 
 def test_a_notebook_with_an_unknown_preset_fails_clearly(tmp_path):

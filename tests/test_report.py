@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from utils import registry, report
+from utils.figures import ext_constant_drive
 from utils.__main__ import main as cli
-from utils.figures.base import FigureSettings, per_seed_and_mean, write_results
+from utils.figures.base import per_seed_and_mean, write_results
 from utils.settings import RunSettings
 
 from conftest import settings_for
@@ -112,8 +113,9 @@ def test_fig1_all_seeds_must_pass(tmp_path):
 def test_supplementary_checks(tmp_path):
     kl = {k: per_seed_and_mean({0: v}) for k, v in [("unbiased", 0.2), ("biased", 0.1), ("uniform_vs_unbiased", 0.15),
           ("uniform_vs_biased", 1.0), ("unbiased_q_vs_biased_a", 2.0), ("random_vs_biased", 3.0)]}
-    write(tmp_path, "figC1", {"kl": kl})
-    write(tmp_path, "figC2", {"kl": kl | {"biased": per_seed_and_mean({0: 0.3})}})
+    rest = {"conditions": {}, "quiescent_noise": "same", "quiescent_noise_std": {}}
+    write(tmp_path, "figC1", {"kl": kl} | rest)
+    write(tmp_path, "figC2", {"kl": kl | {"biased": per_seed_and_mean({0: 0.3})}} | rest)
     sd = {b: {"NT quiescent": {"median": 0.01}, "DT noisy quiescent": {"median": m}} for b, m in
           [("unbiased", 0.05), ("biased", 0.02)]}
     write(tmp_path, "figC4", {"step_distance": sd})
@@ -196,7 +198,7 @@ def test_variance_scale_is_reported_never_passed_or_failed(tmp_path):
 
 
 def test_constant_drive_prediction(tmp_path):
-    default, as_written = list(report.C.CONSTANT_DRIVE_MODELS)[:2]
+    default, as_written = list(ext_constant_drive.CONSTANT_DRIVE_MODELS)[:2]
 
     def model(error, q_p99):
         return {"homogeneity_error": {"2": per_seed_and_mean({0: error, 1: error})},
@@ -251,8 +253,8 @@ def test_figC1_and_figC2_share_the_fig2_margins(tmp_path):
     """claims.yaml gives fig2's KL margin to figC1 and figC2 through a YAML anchor: one number, three claims."""
     kl = {k: per_seed_and_mean({0: v}) for k, v in [("unbiased", 0.2), ("biased", 0.1), ("uniform_vs_unbiased", 0.15),
           ("uniform_vs_biased", 1.0), ("unbiased_q_vs_biased_a", 2.0), ("random_vs_biased", 3.0)]}
-    write(tmp_path, "figC1", {"kl": kl})
-    write(tmp_path, "fig2", kl_matrix())
+    write(tmp_path, "figC1", {"kl": kl, "conditions": {}, "quiescent_noise": "same", "quiescent_noise_std": {}})
+    write(tmp_path, "fig2", kl_matrix() | {"total_variance": {}})
     claims = edited_claims(tmp_path, "{kl_margin: &kl_margin 0.1}", "{kl_margin: &kl_margin 0.01}")
     for rows, verdict, margin in ((report.evaluate_claims(RunSettings("smoke", outputs_dir=str(tmp_path))), "passed", "0.1"),   # 0.2 ≤ 0.15 + 0.1
                                   (report.evaluate_claims(RunSettings("smoke", outputs_dir=str(tmp_path)), claims), "failed", "0.01")):

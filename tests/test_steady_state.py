@@ -162,12 +162,15 @@ def test_occupancy_counts_points_near_any_centre():
 def test_the_released_baseline_raises_only_the_uniform_entries_by_log_2_2():
     cols = ["U^σ", "U", "𝒰", "B^σ", "B", "R^σ"]
     matrix = [[0.3, 1, 0.15, 2, 3, 0.9]] + [[1.0] * 6 for _ in range(3)]
-    fig2 = {"kl_rows": ["U^σ", "U", "B^σ", "B"], "kl_cols": cols, "kl_matrix": {"per_seed": {"0": matrix}}}
+    from utils.figures.fig2 import Fig2Results
+    fig2 = Fig2Results.from_json({"kl_rows": ["U^σ", "U", "B^σ", "B"], "kl_cols": cols,
+                                  "kl_matrix": {"per_seed": {"0": matrix}, "mean": matrix, "sd": None},
+                                  "total_variance": {}})
     params = {"kl_margin": 0.1}
     assert not report.CHECKS["fig2-unbiased"](fig2, params).passed            # 0.3 > 0.15 + 0.1
-    shifted = report.released_uniform(fig2)
-    assert shifted["kl_matrix"]["per_seed"]["0"][0][2] == pytest.approx(0.15 + math.log(2.2))
-    assert shifted["kl_matrix"]["per_seed"]["0"][0][0] == 0.3 and matrix[0][2] == 0.15  # a copy
+    shifted = fig2.with_released_uniform()
+    assert shifted.kl_matrix.per_seed["0"][0][2] == pytest.approx(0.15 + math.log(2.2))
+    assert shifted.kl_matrix.per_seed["0"][0][0] == 0.3 and fig2.kl_matrix.per_seed["0"][0][2] == 0.15  # a copy
     assert report.CHECKS["fig2-unbiased-released-baseline"](fig2, params).passed
     rows = [{"id": "x", "group": "inferred", "verdict": "passed"}, {"id": "y", "verdict": "failed"}]
     assert report.summary_line(rows) == "0 passed, 1 failed"             # never counted

@@ -161,16 +161,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-# ext_constant_drive: the recurrent noise and bias of the four models it compares (SP and HD noisy unbiased).
-# Each row sets both fields, so a result set of another variant still trains these four.
-CONSTANT_DRIVE_MODELS: dict[str, dict[str, Any]] = {
-    "Gaussian + bias (default)": {"noise_kind": "gaussian", "recurrent_bias": True},
-    "Gaussian, no bias (as written)": {"noise_kind": "gaussian", "recurrent_bias": False},
-    "U[0,1)·σ, no bias (as released)": {"noise_kind": "uniform", "recurrent_bias": False},
-    "Gaussian with U's mean and sd, no bias": {"noise_kind": "gaussian_uniform_moments", "recurrent_bias": False},
-}
-
-
 def variant_of(overrides: dict[str, Any] | None) -> str:
     """The variant whose model `overrides` (CLI strings allowed) give, or a ConfigError naming the choices."""
     base = paper_config("spatial", "noisy_unbiased")

@@ -62,6 +62,11 @@ def by_figure(figure: str) -> Notebook:
     raise C.ConfigError(f"no notebook makes figure {figure!r}")
 
 
+def results_type(figure: str) -> type | None:
+    """The `Results` class a figure's JSON is read back as (its module's `RESULTS`; None: the parsed dict)."""
+    return next((getattr(m, "RESULTS", None) for m in MODULES if m.NOTEBOOK.figure == figure), None)
+
+
 def cost(name: str, measured: Path = MEASURED) -> float:
     """Seconds of the notebook's last `laptop` run (papermill's `duration`); 0 where none was recorded."""
     try:
@@ -70,4 +75,5 @@ def cost(name: str, measured: Path = MEASURED) -> float:
         return 0.0
 
 
-__all__ = ["MODULES", "NOTEBOOKS", "NOTEBOOK_DIR", "Model", "Notebook", "notebook", "by_figure", "cost", "figure_name"]
+__all__ = ["MODULES", "NOTEBOOKS", "NOTEBOOK_DIR", "Model", "Notebook", "notebook", "by_figure", "results_type", "cost",
+           "figure_name", "reading_order", "discover"]

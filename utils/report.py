@@ -10,10 +10,8 @@ report (a bug, or results it cannot read), never missing, and makes `main` exit 
 """
 from __future__ import annotations
 
-import copy
 import html
 import json
-import math
 import re
 import string
 from pathlib import Path
@@ -21,40 +19,20 @@ from typing import Any
 
 import yaml
 
-from . import config as C
 from . import registry
 from .claims import Check, Verdict  # noqa: F401  (Verdict: the type a check returns)
-from .figures.base import read_results
+from .figures.base import Stored, read_results
 from .files import atomic_write_text
 from .settings import RunSettings
 
 CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
 
 
-# The uniform baseline as the released code evaluates it (inferred): a per-axis density 1/L instead of the
-# joint 1/L², so every KL from 𝒰 gains log L (L = 2.2 m: 0.79 nats).
-RELEASED_UNIFORM_OFFSET = math.log(C.TaskConfig().box_size)
-
-
-def released_uniform(r: dict) -> dict:
-    """A copy of Fig. 2's or C.1/C.2's results with every entry whose quiescent side is 𝒰 raised by
-    `RELEASED_UNIFORM_OFFSET`: the same checks then give the verdicts under the released code's baseline."""
-    r = copy.deepcopy(r)
-    if "kl_matrix" in r:
-        j = r["kl_cols"].index("𝒰")
-        for m in r["kl_matrix"]["per_seed"].values():
-            for row in m:
-                row[j] += RELEASED_UNIFORM_OFFSET
-    else:
-        for key in ("uniform_vs_unbiased", "uniform_vs_biased"):
-            r["kl"][key]["per_seed"] = {s: v + RELEASED_UNIFORM_OFFSET for s, v in r["kl"][key]["per_seed"].items()}
-    return r
-
-
 # claim id (claims.yaml) -> its check: every figure module's own, then the inferred rows, which rerun the checks of
-# Fig. 2e, C.1 and C.2 under the released code's uniform baseline. A test keeps them in step with claims.yaml.
+# Fig. 2e, C.1 and C.2 on their results under the released code's uniform baseline (`with_released_uniform`). A test
+# keeps them in step with claims.yaml.
 CHECKS: dict[str, Check] = {claim: check for module in registry.MODULES for claim, check in module.CHECKS.items()}
-CHECKS |= {f"{claim}-released-baseline": (lambda check: lambda r, p: check(released_uniform(r), p))(CHECKS[claim])
+CHECKS |= {f"{claim}-released-baseline": (lambda check: lambda r, p: check(r.with_released_uniform(), p))(CHECKS[claim])
            for claim in ("fig2-unbiased", "figC1-same-noise", "figC2-gru")}
 
 
@@ -99,16 +77,18 @@ def claims_for(figure: str, path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
     return [c for c in load_claims(path) if c["figure"] == figure]
 
 
-def _verdict_row(claim: dict[str, Any], results: dict | None) -> dict[str, Any]:
+def _verdict_row(claim: dict[str, Any], stored: Stored | None) -> dict[str, Any]:
     row = dict(claim) | {"threshold": threshold_text(claim)}
-    if results is None:   # the figure has not been run
+    if stored is None:   # the figure has not been run
         return row | {"verdict": "missing", "value": "", "per_seed": {}, "seeds": []}
-    row["seeds"] = results.get("seeds", [])
+    row["seeds"] = stored.seeds
     check = CHECKS.get(claim["id"])
     try:
         if check is None:
             raise LookupError(f"no check for claim {claim['id']!r} in report.CHECKS")
-        v = check(results["results"], claim.get("params", {}))
+        results_type = registry.results_type(claim["figure"])   # the figure's `Results`, read back typed
+        results = stored.results if results_type is None else results_type.from_json(stored.results)
+        v = check(results, claim.get("params", {}))
     # Any exception: a bug in the check, or results it cannot read (an older notebook's). Either way the report
     # is wrong until someone looks, which "missing" (a figure not run yet) would hide.
     except Exception as err:

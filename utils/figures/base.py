@@ -16,7 +16,8 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from types import UnionType
+from typing import Any, Callable, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
@@ -183,6 +184,8 @@ def _jsonable(x: Any) -> Any:
         return None if not math.isfinite(float(x)) else float(x)
     if isinstance(x, (np.integer,)):
         return int(x)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):   # PerSeed, a nested part of a Results
+        return {f.name: _jsonable(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -199,19 +202,133 @@ def per_seed_and_mean(values: dict[int, Any]) -> dict[str, Any]:
     return {"per_seed": {str(k): v for k, v in values.items()}, "mean": arr.mean(0), "sd": sd}
 
 
-def write_results(name: str, results: dict[str, Any], settings: FigureSettings) -> Path:
+T = TypeVar("T")
+
+
+@dataclass
+class PerSeed(Generic[T]):
+    """One measured quantity of a figure: its value per seed (keyed by the seed as text, as in the JSON), the
+    mean and the sample sd over seeds (elementwise for arrays; sd 0 for one seed)."""
+    per_seed: dict[str, T]
+    mean: Any
+    sd: Any
+
+    @classmethod
+    def of(cls, values: dict[int, T]) -> "PerSeed[T]":
+        d = per_seed_and_mean(values)
+        return cls(d["per_seed"], d["mean"], d["sd"])
+
+    def seed_mean(self) -> float:
+        """The mean over seeds of a scalar quantity, from the per-seed values as stored."""
+        return float(np.mean([float(v) for v in self.per_seed.values()]))
+
+
+def _from_json(tp: Any, value: Any) -> Any:
+    """`value` (parsed JSON) as the annotated type `tp`: dataclasses field by field, dicts, lists and tuples
+    element by element, `X | None`, floats (JSON null is NaN, as `_jsonable` writes it); anything else as is."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        if value is None and type(None) in args:
+            return None
+        (tp,) = [a for a in args if a is not type(None)][:1] or (Any,)
+        origin, args = get_origin(tp), get_args(tp)
+    if tp is float:
+        return math.nan if value is None else float(value)
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(origin or tp):
+        cls = origin or tp
+        hints = get_type_hints(cls)
+        if origin is not None:   # a generic dataclass (PerSeed[float]): its type variable is the argument
+            params = dict(zip(cls.__parameters__, args))
+            hints = {k: _substitute(v, params) for k, v in hints.items()}
+        given = {f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(cls)
+                 if f.init and f.name in value}
+        return cls(**given)
+    if origin is dict:
+        return {k: _from_json(args[1], v) for k, v in value.items()}
+    if origin is list:
+        return [_from_json(args[0], v) for v in value]
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_json(args[0], v) for v in value)
+        return tuple(_from_json(t, v) for t, v in zip(args, value))
+    return value
+
+
+def _substitute(tp: Any, params: dict) -> Any:
+    """`tp` with the type variables of `params` replaced (PerSeed[float]'s `dict[str, T]` -> `dict[str, float]`)."""
+    if isinstance(tp, TypeVar):
+        return params.get(tp, Any)
+    origin, args = get_origin(tp), get_args(tp)
+    if not args:
+        return tp
+    new = tuple(_substitute(a, params) for a in args)
+    return Union[new] if origin in (Union, UnionType) else origin[new]
+
+
+class Results:
+    """Base of a figure's typed results: a dataclass whose fields are the keys of its results JSON. The figure
+    writes it (`Figure.save`), the report reads it back as the same class (`read_results`) and the figure's
+    checks take it, so a number is read by attribute, with its type, a few calls from where it was computed."""
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]):
+        """The results as written; a field a check needs and the file lacks is a TypeError naming it."""
+        return _from_json(cls, data)
+
+
+@dataclass
+class KLTable(Results):
+    """Results that hold a KL matrix per seed: rows the active networks, columns the quiescent sources (Fig. 2e,
+    and its HD counterpart)."""
+    kl_rows: list[str]
+    kl_cols: list[str]
+    kl_matrix: PerSeed[list[list[float]]]    # KL(quiescent column ‖ active row), nats
+
+    def kl(self, row: str, col: str) -> tuple[float, dict[str, float]]:
+        """Mean over seeds and per-seed values of the entry (active `row`, quiescent `col`)."""
+        i, j = self.kl_rows.index(row), self.kl_cols.index(col)
+        per_seed = {s: float(m[i][j]) for s, m in self.kl_matrix.per_seed.items()}
+        return float(np.mean(list(per_seed.values()))), per_seed
+
+
+@dataclass
+class Stored:
+    """A results JSON as read back: the run it came from, and the figure's results (typed where the module
+    declares `RESULTS`, else the parsed dict)."""
+    figure: str
+    preset: str
+    variant: str
+    seeds: list[int]
+    analysis: dict[str, Any]
+    results: Any
+
+
+def write_results(name: str, results: Any, settings: FigureSettings) -> Path:
     """Write `<outputs>/<result set>/results/<name>.json` atomically, with the settings that made it."""
     path = settings.outputs_dir / settings.result_set / "results" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(results, Results):
+        results = results.to_json()
     payload = {"figure": name, "preset": settings.preset, "variant": settings.variant, "seeds": list(settings.seeds),
                "analysis": dataclasses.asdict(settings.analysis), "results": results}
     return atomic_write_text(path, json.dumps(_jsonable(payload), indent=1))  # temporary file, then rename
 
 
-def read_results(name: str, result_set: str, outputs_dir: str | Path = "outputs") -> dict[str, Any] | None:
-    """A figure's results JSON from `<outputs>/<result set>/results/` (`result_set` as `config.result_set`)."""
+def read_results(name: str, result_set: str, outputs_dir: str | Path = "outputs",
+                 as_type: type | None = None) -> Stored | None:
+    """A figure's results JSON from `<outputs>/<result set>/results/` (None where the figure has not run), its
+    results as `as_type` (a `Results` subclass) where given."""
     path = Path(outputs_dir) / result_set / "results" / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    results = d["results"] if as_type is None else as_type.from_json(d["results"])
+    return Stored(d["figure"], d["preset"], d["variant"], d["seeds"], d["analysis"], results)
 
 
 class Figure:
@@ -247,5 +364,5 @@ class Figure:
         return Image(filename=str(settings.figures_dir / f"{self.name}.png"), width=900)
 
     def save(self, settings: FigureSettings) -> Path:
-        """Write `results()` to `<outputs>/<result set>/results/<name>.json`."""
+        """Write `results()` (a `Results`, or a dict) to `<outputs>/<result set>/results/<name>.json`."""
         return write_results(self.name, self.results(), settings)

@@ -7,16 +7,17 @@ noiseless.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, biased_holds, fmt, kl_entry, mean_of, unbiased_holds
-from ..config import AnalysisConfig
+from ..claims import Check, Params, Verdict, biased_holds, fmt, unbiased_holds
+from ..config import AnalysisConfig, TaskConfig
 from ..models import Network
-from .base import SP_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
+from .base import SP_FOUR, Figure, FigureSettings, KLTable, Notebook, PerSeed
 from .runs import (DecodedRuns, DensityMaps, by_seed, decoded_runs, density_maps, seeds_of, summarize,
                    total_variance_over_seeds)
 
@@ -85,19 +86,37 @@ def spread_of_decoded(runs: list[DecodedRuns], which: str) -> dict[int, dict[str
     return out
 
 
-def fig2_results(kl: KLMatrices, variance: dict[str, dict[int, float]]) -> dict:
+@dataclass
+class Fig2Results(KLTable):
+    """What results/fig2.json holds; the checks of Fig. 2's claims read it."""
+    total_variance: dict[str, PerSeed[float]]    # condition -> total variance of the decoded quiescent points, m²
+    # "<label>_a" / "<label>_q" -> median_distance_from_centre (m), distinct_positions -> per seed
+    decoded_spread: dict[str, dict[str, PerSeed[float]]] = field(default_factory=dict)
+
+    def with_released_uniform(self) -> "Fig2Results":
+        """The same results with every entry whose quiescent side is 𝒰 raised by `RELEASED_UNIFORM_OFFSET`: the
+        checks then give the verdicts under the released code's uniform baseline."""
+        j = self.kl_cols.index("𝒰")
+        raised = {s: [[v + RELEASED_UNIFORM_OFFSET if k == j else v for k, v in enumerate(row)] for row in m]
+                  for s, m in self.kl_matrix.per_seed.items()}
+        return replace(self, kl_matrix=replace(self.kl_matrix, per_seed=raised))
+
+
+# The uniform baseline as the released code evaluates it (inferred): a per-axis density 1/L instead of the joint
+# 1/L², so every KL from 𝒰 gains log L (L = 2.2 m: 0.79 nats).
+RELEASED_UNIFORM_OFFSET = math.log(TaskConfig().box_size)
+
+
+def fig2_results(kl: KLMatrices, variance: dict[str, dict[int, float]]) -> Fig2Results:
     """`variance` maps each condition of `FIG2_CONDITIONS` to its per-seed totals."""
     spread = {f"{label}_a": spread_of_decoded(kl.runs[label], "active") for label in KL_ROWS}
     spread |= {f"{label}_q": spread_of_decoded(kl.runs[label], "quiescent") for label in [*KL_ROWS, "R^σ"]}
-    return {
-        "kl_rows": KL_ROWS,
-        "kl_cols": KL_COLS,
-        "kl_matrix": per_seed_and_mean(by_seed(kl.seeds, kl.matrices)),
-        "total_variance": {c: per_seed_and_mean(variance[c]) for c in FIG2_CONDITIONS},
-        "decoded_spread": {name: {stat: per_seed_and_mean({s: v[stat] for s, v in seeds.items()})
-                                  for stat in ("median_distance_from_centre", "distinct_positions")}
-                           for name, seeds in spread.items()},
-    }
+    return Fig2Results(
+        kl_rows=KL_ROWS, kl_cols=KL_COLS, kl_matrix=PerSeed.of(by_seed(kl.seeds, kl.matrices)),
+        total_variance={c: PerSeed.of(variance[c]) for c in FIG2_CONDITIONS},
+        decoded_spread={name: {stat: PerSeed.of({s: v[stat] for s, v in seeds.items()})
+                               for stat in ("median_distance_from_centre", "distinct_positions")}
+                        for name, seeds in spread.items()})
 
 
 @dataclass
@@ -131,11 +150,11 @@ class Fig2(Figure):
             "f": lambda ax: P.plot_variance_boxes(ax, boxes).set(ylim=(0, None)),
         }
 
-    def results(self) -> dict:
+    def results(self) -> Fig2Results:
         return fig2_results(self.kl, self.variance)
 
     def summary(self) -> str:
-        return summarize(self.results())
+        return summarize(self.results().to_json())
 
 
 def compute(settings: FigureSettings) -> Fig2:
@@ -153,59 +172,64 @@ def compute(settings: FigureSettings) -> Fig2:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = Fig2Results
 
-def check_fig2_unbiased(r: dict, p: Params) -> Verdict:
-    own, per_seed = kl_entry(r, "U^σ", "U^σ")
-    uniform, _ = kl_entry(r, "U^σ", "𝒰")
+
+def check_fig2_unbiased(r: Fig2Results, p: Params) -> Verdict:
+    own, per_seed = r.kl("U^σ", "U^σ")
+    uniform, _ = r.kl("U^σ", "𝒰")
     return Verdict(unbiased_holds(own, uniform, p["kl_margin"]), f"{fmt(own)} vs 𝒰 {fmt(uniform)}",
                    {s: fmt(v) for s, v in per_seed.items()})
 
 
-def check_fig2_biased(r: dict, p: Params) -> Verdict:
-    own, per_seed = kl_entry(r, "B^σ", "B^σ")
-    baselines = [kl_entry(r, "B^σ", c)[0] for c in ("U^σ", "𝒰", "R^σ")]
+def check_fig2_biased(r: Fig2Results, p: Params) -> Verdict:
+    own, per_seed = r.kl("B^σ", "B^σ")
+    baselines = [r.kl("B^σ", c)[0] for c in ("U^σ", "𝒰", "R^σ")]
     return Verdict(biased_holds(own, baselines, p["baseline_factor"]),
                    f"{fmt(own)} vs min baseline {fmt(min(baselines))}", {s: fmt(v) for s, v in per_seed.items()})
 
 
-def check_fig2_diverge(r: dict, p: Params) -> Verdict:
-    own, _ = kl_entry(r, "U^σ", "U^σ")
-    cross, random = kl_entry(r, "U^σ", "B^σ")[0], kl_entry(r, "U^σ", "R^σ")[0]
+def check_fig2_diverge(r: Fig2Results, p: Params) -> Verdict:
+    own, _ = r.kl("U^σ", "U^σ")
+    cross, random = r.kl("U^σ", "B^σ")[0], r.kl("U^σ", "R^σ")[0]
     factor = p["min_factor"]
     return Verdict(cross >= factor * own and random >= factor * own,
                    f"B^σ_q {fmt(cross)}, R^σ {fmt(random)} vs {factor} × {fmt(own)}")
 
 
-def check_fig2_noiseless(r: dict, p: Params) -> Verdict:
-    u = [kl_entry(r, "U", c)[0] for c in ("U", "B", "R^σ")]
-    b = [kl_entry(r, "B", c)[0] for c in ("B", "U", "R^σ")]
+def check_fig2_noiseless(r: Fig2Results, p: Params) -> Verdict:
+    u = [r.kl("U", c)[0] for c in ("U", "B", "R^σ")]
+    b = [r.kl("B", c)[0] for c in ("B", "U", "R^σ")]
     ok = u[0] < min(u[1:]) and b[0] < min(b[1:])
     return Verdict(ok, f"row U: own {fmt(u[0])} vs {fmt(u[1])}, {fmt(u[2])}; "
                        f"row B: own {fmt(b[0])} vs {fmt(b[1])}, {fmt(b[2])}")
 
 
-def check_fig2_explore(r: dict, p: Params) -> Verdict:
-    v = {k: r["total_variance"][k]["per_seed"] for k in
-         ("noisy_unbiased", "noiseless_unbiased", "noisy_biased", "noiseless_biased")}
+def check_fig2_explore(r: Fig2Results, p: Params) -> Verdict:
+    tv = r.total_variance
+    v = {k: tv[k].per_seed for k in FIG2_CONDITIONS}
     seeds = v["noisy_unbiased"].keys()
     ok = {s: v["noisy_unbiased"][s] > v["noiseless_unbiased"][s] and v["noisy_biased"][s] > v["noiseless_biased"][s]
           for s in seeds}
+    mean = {k: fmt(tv[k].seed_mean()) for k in FIG2_CONDITIONS}
     return Verdict(all(ok.values()),
-                   f"U {fmt(mean_of(r['total_variance']['noisy_unbiased']))} > {fmt(mean_of(r['total_variance']['noiseless_unbiased']))}; "
-                   f"B {fmt(mean_of(r['total_variance']['noisy_biased']))} > {fmt(mean_of(r['total_variance']['noiseless_biased']))}",
+                   f"U {mean['noisy_unbiased']} > {mean['noiseless_unbiased']}; "
+                   f"B {mean['noisy_biased']} > {mean['noiseless_biased']}",
                    {s: f"U {fmt(v['noisy_unbiased'][s])}/{fmt(v['noiseless_unbiased'][s])}, "
                        f"B {fmt(v['noisy_biased'][s])}/{fmt(v['noiseless_biased'][s])}" for s in seeds})
 
 
-def check_fig2_variance_scale(r: dict, p: Params) -> Verdict:
-    tv, axis = r["total_variance"], p["paper_axis"]
-    labels = {"noisy_unbiased": "U^σ", "noiseless_unbiased": "U", "noisy_biased": "B^σ", "noiseless_biased": "B"}
-    inside = sum(mean_of(tv[c]) <= axis for c in labels)
-    return Verdict(None, ", ".join(f"{label} {fmt(mean_of(tv[c]))}" for c, label in labels.items())
+def check_fig2_variance_scale(r: Fig2Results, p: Params) -> Verdict:
+    tv, axis = r.total_variance, p["paper_axis"]
+    labels = {c: label for label, c in NETWORKS.items()}
+    inside = sum(tv[c].seed_mean() <= axis for c in labels)
+    return Verdict(None, ", ".join(f"{label} {fmt(tv[c].seed_mean())}" for c, label in labels.items())
                    + f" m² ({inside} of 4 within the paper's 0–{axis} axis)",
-                   {s: ", ".join(f"{label} {fmt(tv[c]['per_seed'][s])}" for c, label in labels.items())
-                    for s in tv["noisy_unbiased"]["per_seed"]})
+                   {s: ", ".join(f"{label} {fmt(tv[c].per_seed[s])}" for c, label in labels.items())
+                    for s in tv["noisy_unbiased"].per_seed})
 
 
 # claim id (data/claims.yaml) -> its check
-CHECKS: dict[str, Check] = {"fig2-unbiased": check_fig2_unbiased, "fig2-biased": check_fig2_biased, "fig2-diverge": check_fig2_diverge, "fig2-noiseless": check_fig2_noiseless, "fig2-explore": check_fig2_explore, "fig2-variance-scale": check_fig2_variance_scale}
+CHECKS: dict[str, Check] = {"fig2-unbiased": check_fig2_unbiased, "fig2-biased": check_fig2_biased,
+                            "fig2-diverge": check_fig2_diverge, "fig2-noiseless": check_fig2_noiseless,
+                            "fig2-explore": check_fig2_explore, "fig2-variance-scale": check_fig2_variance_scale}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import SP, FigureSettings, Model, Notebook
 from ..claims import Check
-from .matching import Matching, check_matching, matching
+from .matching import Matching, MatchingResults, check_matching, matching
 
 NOTEBOOK = Notebook("figC1_same_quiescent_noise", (Model.of(SP, "noisy_unbiased", "unbiased"),
                                                 Model.of(SP, "noisy_biased", "biased")))
@@ -13,6 +13,8 @@ NOTEBOOK = Notebook("figC1_same_quiescent_noise", (Model.of(SP, "noisy_unbiased"
 def compute(settings: FigureSettings) -> Matching:
     return matching(settings, NOTEBOOK, noise="same")
 
+
+RESULTS = MatchingResults
 
 # claim id (data/claims.yaml) -> its check (the check C.1 and C.2 share, see `matching`)
 CHECKS: dict[str, Check] = {"figC1-same-noise": check_matching}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import SP, FigureSettings, Model, Notebook
 from ..claims import Check
-from .matching import Matching, check_matching, matching
+from .matching import Matching, MatchingResults, check_matching, matching
 
 NOTEBOOK = Notebook("figC2_gru", (Model.of(SP, "gru_noisy_unbiased", "unbiased"), Model.of(SP, "gru_noisy_biased", "biased")))
 
@@ -12,6 +12,8 @@ NOTEBOOK = Notebook("figC2_gru", (Model.of(SP, "gru_noisy_unbiased", "unbiased")
 def compute(settings: FigureSettings) -> Matching:
     return matching(settings, NOTEBOOK, noise="same")
 
+
+RESULTS = MatchingResults
 
 # claim id (data/claims.yaml) -> its check (the check C.1 and C.2 share, see `matching`)
 CHECKS: dict[str, Check] = {"figC2-gru": check_matching}

@@ -6,16 +6,16 @@ seed start from the same positions; the KL estimate of a seed draws its Monte-Ca
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Params, Verdict, biased_holds, fmt, mean_of, unbiased_holds
-from .base import Figure, FigureSettings, Notebook, per_seed_and_mean
+from ..claims import Params, Verdict, biased_holds, fmt, unbiased_holds
+from .base import Figure, FigureSettings, Notebook, PerSeed, Results
+from .fig2 import RELEASED_UNIFORM_OFFSET
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -57,6 +57,22 @@ def matching_kls(active: dict[str, np.ndarray], quiescent: dict[str, np.ndarray]
 
 
 @dataclass
+class MatchingResults(Results):
+    """What results/figC1.json and figC2.json hold; `check_matching` reads it."""
+    kl: dict[str, PerSeed[float]]           # MATCHING_KL key -> nats per seed
+    conditions: dict[str, str]              # "unbiased"/"biased" -> condition name
+    quiescent_noise: str | float            # quiescent noise mode of `analysis.quiescent_noise_std`
+    quiescent_noise_std: dict[str, float]   # "unbiased"/"biased"/"random" -> per-step std used
+
+    def with_released_uniform(self) -> "MatchingResults":
+        """The same results with each KL from 𝒰 raised by `RELEASED_UNIFORM_OFFSET` (the released code's
+        baseline): `check_matching` then gives the verdict under it."""
+        raised = {k: replace(v, per_seed={s: x + RELEASED_UNIFORM_OFFSET for s, x in v.per_seed.items()})
+                  if MATCHING_KL[k][0] == "uniform" else v for k, v in self.kl.items()}
+        return replace(self, kl=raised)
+
+
+@dataclass
 class ConditionExample:
     """Decoded runs of the first seed's network of one condition and their KDE maps over the box."""
     active: np.ndarray          # (n_kde, active_steps, 2)
@@ -79,9 +95,9 @@ class Matching(Figure):
     figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH, 2.6),
                                                      "width_ratios": [1, 1, 1, 1, 1.3]})
 
-    def results(self) -> dict[str, Any]:
-        return {"kl": {k: per_seed_and_mean(v) for k, v in self.kl.items()},
-                "conditions": self.conditions, "quiescent_noise": self.noise, "quiescent_noise_std": self.noise_std}
+    def results(self) -> MatchingResults:
+        return MatchingResults({k: PerSeed.of(v) for k, v in self.kl.items()}, self.conditions, self.noise,
+                               self.noise_std)
 
     def summary(self) -> str:
         lines = [f"KL(quiescent ‖ active), nats, mean ± sd over {len(next(iter(self.kl.values())))} seeds:"]
@@ -181,9 +197,9 @@ def matching(settings: FigureSettings, notebook: Notebook, noise: str | float = 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
 
-def check_matching(r: dict, p: Params) -> Verdict:
+def check_matching(r: MatchingResults, p: Params) -> Verdict:
     """fig2-unbiased and fig2-biased together, on the summary KL entries of figC1 and figC2."""
-    kl = {k: mean_of(v) for k, v in r["kl"].items()}
+    kl = {k: v.seed_mean() for k, v in r.kl.items()}
     unbiased = unbiased_holds(kl["unbiased"], kl["uniform_vs_unbiased"], p["kl_margin"])
     baselines = [kl["unbiased_q_vs_biased_a"], kl["uniform_vs_biased"], kl["random_vs_biased"]]
     biased = biased_holds(kl["biased"], baselines, p["baseline_factor"])
@@ -191,8 +207,9 @@ def check_matching(r: dict, p: Params) -> Verdict:
                    f"unbiased {fmt(kl['unbiased'])} vs 𝒰 {fmt(kl['uniform_vs_unbiased'])} "
                    f"({'holds' if unbiased else 'fails'}); biased {fmt(kl['biased'])} vs min baseline "
                    f"{fmt(min(baselines))} ({'holds' if biased else 'fails'})",
-                   {s: f"U {fmt(r['kl']['unbiased']['per_seed'][s])}, B {fmt(v)}"
-                    for s, v in r["kl"]["biased"]["per_seed"].items()})
+                   {s: f"U {fmt(r.kl['unbiased'].per_seed[s])}, B {fmt(v)}"
+                    for s, v in r.kl["biased"].per_seed.items()})
 
 
-__all__ = ["MATCHING_KL", "KL_LABELS", "matching_kls", "ConditionExample", "Matching", "plot_kl_bars", "matching"]
+__all__ = ["MATCHING_KL", "KL_LABELS", "matching_kls", "MatchingResults", "ConditionExample", "Matching", "plot_kl_bars",
+           "matching", "check_matching"]
