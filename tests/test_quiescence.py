@@ -1,7 +1,8 @@
-"""Quiescence judged on the run itself (utils/quiescence.py) and the map's verdicts (utils/figures/ext_conditions.py):
+"""Quiescence judged on the run itself (utils/quiescence.py) and the map's verdicts (utils/figures/ext_conditions/):
 the protocols do what they say on networks whose answer is known, and every criterion has a control that fails it
 (a frozen state, a drifting density, a diverging norm, a random walk on a biased network)."""
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -143,12 +144,12 @@ def test_a_frozen_state_fails_smoothness_and_a_moving_one_passes():
 
     def row(decoded):
         j = Q.Judged(decoded, np.ones(400), 400, True, False, 0.0, 0.0, [])
-        return {"steps_quiescent": Q.smoothness(j, float(A.step_lengths(active).mean()), False),
-                "steps_active": A.step_statistics(active, False, A.JUMP_LENGTH)}
-    assert rule.smooth(row(moving)) and row(moving)["steps_quiescent"]["moving"] >= Q.MOVE_FRACTION
-    assert not rule.smooth(row(frozen)) and row(frozen)["steps_quiescent"]["moving"] == 0
+        return SimpleNamespace(steps_quiescent=Q.smoothness(j, float(A.step_lengths(active).mean()), False),
+                               steps_active=A.step_statistics(active, False, A.JUMP_LENGTH))
+    assert rule.smooth(row(moving)) and row(moving).steps_quiescent["moving"] >= Q.MOVE_FRACTION
+    assert not rule.smooth(row(frozen)) and row(frozen).steps_quiescent["moving"] == 0
     # it would have passed the step rule alone: no step at all is never a jump
-    assert A.smooth_as_active(row(frozen)["steps_quiescent"], row(frozen)["steps_active"], 2, 0.005, 1.5)
+    assert A.smooth_as_active(row(frozen).steps_quiescent, row(frozen).steps_active, 2, 0.005, 1.5)
 
 
 # --- the sharpened density and the verdicts ---------------------------------------------------------------------
@@ -170,10 +171,12 @@ def _ring(rng, n):
 def _judged_row(late_u, late_b, p_u, p_b, untrained, settled=True):
     """A map row as `ext_conditions.judge` writes it (the numbers the verdicts read), smooth and trained."""
     steps = {"jump_fraction": 0.004, "p99": 0.17, "median": 0.02, "mean": 0.03, "late_mean": 0.03, "moving": 1.0}
-    biased = {"settled": settled, "diverged": False, "kl_late": S.kl(late_b, p_b),
-              "baselines": {"𝒰": S.kl(S.uniform(BINS), p_b), "U^σ late": S.kl(late_u, p_b), "R^σ late": untrained}}
-    return {"decoding_mse": 0.01, "steps_quiescent": steps, "steps_active": dict(steps), "settled": settled,
-            "diverged": False, "kl_late": S.kl(late_u, p_u), "kl_uniform": S.kl(S.uniform(BINS), p_u), "biased": biased}
+    biased = SimpleNamespace(settled=settled, diverged=False, kl_late=S.kl(late_b, p_b),
+                             baselines={"𝒰": S.kl(S.uniform(BINS), p_b), "U^σ late": S.kl(late_u, p_b),
+                                        "R^σ late": untrained})
+    return SimpleNamespace(decoding_mse=0.01, steps_quiescent=steps, steps_active=dict(steps), settled=settled,
+                           diverged=False, kl_late=S.kl(late_u, p_u), kl_uniform=S.kl(S.uniform(BINS), p_u),
+                           biased=biased)
 
 
 def test_a_random_walk_passes_the_unbiased_criterion_but_not_the_biased_one():
@@ -198,10 +201,11 @@ def test_ext_conditions_passes_only_when_one_condition_meets_all_four_on_every_s
     walk, ring = (S.histogram(x, BINS) for x in (rng.uniform(-1.1, 1.1, (20000, 2)), _ring(rng, 20000)))
     good, bad = _judged_row(walk, ring, p_u, p_b, 1.0), _judged_row(walk, walk, p_u, p_b, 1.0)
     params = vars(E.Sufficiency())
-    v = report.CHECKS["ext-conditions"]({"conditions": {"walk": {"0": bad, "1": bad}, "half": {"0": good, "1": bad}}},
-                                        params)
+    v = report.CHECKS["ext-conditions"](
+        SimpleNamespace(conditions={"walk": {"0": bad, "1": bad}, "half": {"0": good, "1": bad}}, hd={}), params)
     assert not v.passed and v.per_seed["half"] == "trained all, smooth all, stationary all, biased seed 0"
-    v = report.CHECKS["ext-conditions"]({"conditions": {"walk": {"0": bad}, "good": {"0": good, "1": good}}}, params)
+    v = report.CHECKS["ext-conditions"](SimpleNamespace(conditions={"walk": {"0": bad}, "good": {"0": good, "1": good}},
+                                                        hd={}), params)
     assert v.passed and v.value.endswith("good")
 
 
@@ -211,13 +215,13 @@ def test_the_sufficiency_rule_is_the_claims_params():
 
 
 def test_ext_sharpened_asks_the_prediction_to_be_closer_everywhere():
-    def row(kl_late, kl_pred):
-        return {"k": 8.0, "kl_late": kl_late, "sharpened": {"power": 8.0, "kl": kl_pred, "best_power": 2.0,
-                                                            "best_kl": 0.1}}
-    closer = {"0": row(0.7, 0.2) | {"biased": row(0.4, 0.1)}}
-    r = {"conditions": {"default": closer, "α = 2": closer}}
+    def row(kl_late, kl_pred, biased=None):
+        return SimpleNamespace(k=8.0, kl_late=kl_late, biased=biased,
+                               sharpened=SimpleNamespace(power=8.0, kl=kl_pred, best_power=2.0, best_kl=0.1))
+    closer = {"0": row(0.7, 0.2, row(0.4, 0.1))}
+    r = SimpleNamespace(conditions={"default": closer, "α = 2": closer}, hd={})
     assert report.CHECKS["ext-sharpened"](r, {}).passed
-    r["conditions"]["α = 4"] = {"0": row(0.7, 0.2) | {"biased": row(0.4, 0.5)}}   # one biased case farther
+    r.conditions["α = 4"] = {"0": row(0.7, 0.2, row(0.4, 0.5))}   # one biased case farther
     v = report.CHECKS["ext-sharpened"](r, {})
     assert not v.passed and v.value.startswith("5 of 6")
 

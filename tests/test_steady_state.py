@@ -1,4 +1,4 @@
-"""Where quiescence goes (utils/steady_state.py, utils/attractors.py, utils/figures/ext_conditions.py): the binned
+"""Where quiescence goes (utils/steady_state.py, utils/attractors.py, utils/figures/ext_conditions/): the binned
 densities, the settling of window KLs, the Markov state model and the fixed-point search on cases whose answer
 is known, the sufficiency rule against claims.yaml, and the report's new rows."""
 import math

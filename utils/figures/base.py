@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
-from typing import Any, Callable, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Callable, ClassVar, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
@@ -184,6 +184,8 @@ def _jsonable(x: Any) -> Any:
         return None if not math.isfinite(float(x)) else float(x)
     if isinstance(x, (np.integer,)):
         return int(x)
+    if isinstance(x, Results):   # a nested part with its own layout
+        return x.to_json()
     if dataclasses.is_dataclass(x) and not isinstance(x, type):   # PerSeed, a nested part of a Results
         return {f.name: _jsonable(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, dict):
@@ -272,8 +274,12 @@ class Results:
     writes it (`Figure.save`), the report reads it back as the same class (`read_results`) and the figure's
     checks take it, so a number is read by attribute, with its type, a few calls from where it was computed."""
 
+    # Fields left out of the JSON while None (a part only some rows have); every other field is always written.
+    omitted_when_none: ClassVar[tuple[str, ...]] = ()
+
     def to_json(self) -> dict[str, Any]:
-        return _jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return _jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                          if not (f.name in self.omitted_when_none and getattr(self, f.name) is None)})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]):
