@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: figures test bench report lab clean-outputs
+.PHONY: figures test check figure bench report lab clean-outputs
 
 # torch first: the CPU build unless TORCH_INDEX says otherwise (an unpinned torch from PyPI is a multi-GB CUDA
 # build). A torch wheel configured locally (pip's find-links) is taken first, without touching the network;
@@ -29,10 +29,14 @@ endif
 	touch $(STAMP)
 
 figures: $(STAMP)  ## train what is missing, run every notebook, write the report and index
-	MPLBACKEND=Agg $(PY) -m utils figures --preset $(PRESET)
+	MPLBACKEND=Agg $(PY) -m utils figures --preset $(PRESET) $(if $(ONLY),--only $(ONLY))
 
 test: $(STAMP)  ## the whole test suite, notebooks included (smoke preset)
 	MPLBACKEND=Agg $(PY) -m pytest -q --durations=10
+
+figure: $(STAMP)  ## a new figure that runs as written: make figure NAME=ext_my_figure (docs/layout.md)
+	@test -n "$(NAME)" || { echo "usage: make figure NAME=ext_my_figure"; exit 2; }
+	$(PY) -m utils new-figure $(NAME)
 
 bench: $(STAMP)  ## training-step and analysis timings against the released-code-style baseline
 	$(PY) -m benchmarks

@@ -21,7 +21,9 @@ def test_an_executed_notebook_carries_relative_paths_only(path):
     papermill = json.loads(text)["metadata"]["papermill"]
     assert papermill["input_path"] == f"notebooks/{path.name}"
     assert papermill["output_path"] == f"notebooks/{path.name}"
-    assert not Path(papermill["parameters"]["outputs_dir"]).is_absolute()
+    params = papermill["parameters"]
+    params = params.get("run", params)   # the run's settings as one parameter (before: each its own)
+    assert not Path(params["outputs_dir"]).is_absolute()
     assert path.with_suffix(".html").exists(), "every executed notebook has its HTML export beside it"
 
 

@@ -1,7 +1,6 @@
 """Beyond the paper (utils/figures/ext_*.py and explore.py, with utils/circular.py and utils/score.py): the
 densities, predictions and estimators on known cases, and every notebook's computation end to end on smoke-preset
 networks."""
-import json
 import math
 
 import numpy as np
@@ -16,6 +15,7 @@ from utils import config as C
 from utils import registry, score
 from utils import report
 from utils.figures import explore, ext_hd_metrics, ext_score, ext_temperature, ext_training_noise
+from utils.figures.base import read_results
 from utils.pipeline.jobs import ModelJob, required_models
 from utils.settings import RunSettings
 
@@ -184,11 +184,12 @@ def test_training_noise_labels_are_the_per_step_noise_variances():
 
 
 @pytest.mark.parametrize("name", [n for n, row in registry.NOTEBOOKS.items() if row.seeds])
-def test_notebook_seeds_default_matches_the_runner(name):
-    cells = json.loads(registry.notebook(name).path.read_text())["cells"]
-    params = "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
-    seeds = next(line.split("=")[1].split("#")[0].strip() for line in params.splitlines() if line.startswith("seeds"))
-    assert seeds == "None" or int(seeds) == registry.NOTEBOOKS[name].seeds
+def test_a_notebook_analyses_the_seeds_the_runner_trains(name):
+    """The module declares its seeds once (`NOTEBOOK.seeds`): the notebook's settings and the grid both read it."""
+    from utils.figures.base import FigureSettings
+    row, run = registry.NOTEBOOKS[name], RunSettings("laptop")
+    settings = FigureSettings.create(run.to_parameter(), row)
+    assert set(settings.seeds) == {j.seed for j in required_models([name], run)} == set(range(min(3, row.seeds)))
 
 
 # --- the notebooks' computations on smoke networks --------------------------------------------------------------
@@ -205,6 +206,9 @@ def _rows(settings, figure):
 def _check_written(result, figure, settings, n_rows):
     assert result.name == figure
     result.save(settings)
+    typed = registry.results_type(figure)   # the module's RESULTS, as the report reads the JSON back
+    stored = read_results(figure, settings.result_set, settings.outputs_dir, typed).results
+    assert isinstance(result.results(), typed) and stored.to_json() == result.results().to_json()
     rows = _rows(settings, figure)
     assert len(rows) == n_rows
     assert all(r["verdict"] in ("passed", "failed") for r in rows.values()), rows
@@ -251,6 +255,8 @@ def test_training_noise_on_smoke_networks(settings):
 def test_explore_view_and_its_errors(settings):
     v = explore.compute(settings, "head_direction", "noiseless_unbiased", 0, 1.0, 12)
     assert v.noise_std == pytest.approx(A.paper_noise_std("head_direction")) and v.quiescent.shape[1] == 12
+    written = v.results().to_json()   # what `save` writes, read back as the report would
+    assert written["quiescent_steps"] == 12 and explore.RESULTS.from_json(written).to_json() == written
     import matplotlib.pyplot as plt
     before = plt.get_fignums()
     fig = explore.draw_view(v)
@@ -293,24 +299,32 @@ def test_explore_widget_carries_a_static_image_that_the_html_export_shows(settin
 # --- the report's checks on hand-made results ------------------------------------------------------------------
 
 def test_ext_checks_follow_their_thresholds():
-    def psm(values):
-        return {"per_seed": {"0": values, "1": values}}
+    def psm(values):   # as the JSON holds it: the KL at α = 0 is +∞, written as null
+        return {"per_seed": {"0": values, "1": values}, "mean": values, "sd": [0.0] * len(values)}
     kl = [None, 0.5, 0.2, 0.1, 0.3, 0.6, 0.7, 0.8, 0.9]
     alphas = ext_temperature.ALPHAS
     assert len(alphas) == len(kl)
     r = {"alphas": list(alphas), "alpha_labels": [ext_temperature.alpha_label(a) for a in alphas],
-         "kl": {"SP U^σ": psm(kl)},
+         "conditions": {"SP U^σ": "spatial/noisy_unbiased"}, "burn_in_steps": 20,
+         "kl": {"SP U^σ": psm(kl)}, "kl_predicted": {},
          "kl_predicted_estimator": {"SP U^σ": psm([None, 0.45, 0.15, 0.05, 0.25, 0.55, 0.65, 0.75, 0.85])},
-         "variance": {"SP U^σ": psm([0.0] + [1] * 8)}, "variance_predicted": {"SP U^σ": psm([0.0] + [1] * 4 + [1.3] + [1] * 3)}}
+         "variance": {"SP U^σ": psm([0.0] + [1] * 8)}, "variance_predicted": {"SP U^σ": psm([0.0] + [1] * 4 + [1.3] + [1] * 3)},
+         "variance_per_trajectory": {}, "variance_active": {}, "argmin_alpha": {}, "kl_minus_predicted_estimator": {}}
     params = {c["id"]: c["params"] for c in report.load_claims()}
-    assert report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"]).passed
-    assert not report.CHECKS["ext-temperature-fit"](r, params["ext-temperature-fit"]).passed  # 1/1.3 < 0.8 at α = 3
+
+    def check(claim, r):   # the check on `r` read back as the report reads it
+        return report.CHECKS[claim](ext_temperature.TemperatureResults.from_json(r), params[claim])
+    assert check("ext-temperature-min", r).passed
+    assert not check("ext-temperature-fit", r).passed  # 1/1.3 < 0.8 at α = 3
     r["kl"]["SP U^σ"] = psm([None, 0.5, 0.05, 0.1, 0.3, 0.6, 0.7, 0.8, 0.9])
-    assert not report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"]).passed  # minimal at α = 1
+    assert not check("ext-temperature-min", r).passed  # minimal at α = 1
     r["kl"]["SP U^σ"] = psm([None, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.08, 0.05])        # still falling at the edge
-    v = report.CHECKS["ext-temperature-min"](r, params["ext-temperature-min"])
+    v = check("ext-temperature-min", r)
     assert not v.passed and "α* = ≥ 8 (grid edge)" in v.value
-    ratio = {lab: {"per_seed": {"0": v}} for lab, v in [("SP U^σ", 1.2), ("HD U^σ", 0.5), ("SP R^σ", 0.5), ("HD R^σ", 0.5)]}
-    slope = {lab: {"per_seed": {"0": 0.0}} for lab in ("SP U", "HD U")}
-    assert not report.CHECKS["ext-score-slope"]({"slope_over_theory": ratio, "slope": slope},
-                                            params["ext-score-slope"]).passed  # HD at ½
+    ratio = {lab: {"per_seed": {"0": v}, "mean": v, "sd": 0.0}
+             for lab, v in [("SP U^σ", 1.2), ("HD U^σ", 0.5), ("SP R^σ", 0.5), ("HD R^σ", 0.5)]}
+    slope = {lab: {"per_seed": {"0": 0.0}, "mean": 0.0, "sd": 0.0} for lab in ("SP U", "HD U")}
+    rest = dict.fromkeys(("groups", "n_eval", "median_cosine", "median_cosine_shuffled", "mean_cosine",
+                          "cosine_quartiles", "median_cosine_by_k", "theory_slope"), {})
+    scores = ext_score.ScoreResults.from_json({"k": 4, "ks": [4], "slope_over_theory": ratio, "slope": slope} | rest)
+    assert not report.CHECKS["ext-score-slope"](scores, params["ext-score-slope"]).passed  # HD at ½

@@ -15,7 +15,6 @@ from utils import plotting as P
 from utils import report
 from utils.figures import fig1 as fig1_module, fig2 as fig2_module, fig3 as fig3_module
 from utils.figures import runs as seed_runs
-from utils.figures.base import _jsonable
 from utils.figures.base import read_results, write_results
 
 from conftest import settings_for
@@ -194,7 +193,6 @@ def test_results_round_trip_and_feed_the_report(smoke, fig1, fig2, fig3):
     settings = smoke[0]
     write_results("fig1", fig1_module.fig1_results(*fig1), settings)
     write_results("fig2", fig2_module.fig2_results(*fig2), settings)
-    hd = smoke[2]
     steps = seed_runs.step_lengths_over_seeds(fig3.runs, circular=True)
     trained = settings.trained("head_direction", "noisy_unbiased")
     errors = {"noisy_unbiased": seed_runs.final_decode_errors(trained),
@@ -251,11 +249,12 @@ def test_compute_shows_and_saves_what_the_pieces_give(smoke, fig1, fig2, module)
     pieces = {"fig1": lambda: fig1_module.fig1_results(*fig1), "fig2": lambda: fig2_module.fig2_results(*fig2),
               "fig3": lambda: None}[result.name]()
     if pieces is not None:
-        assert json.dumps(_jsonable(result.results())) == \
-            json.dumps(_jsonable(pieces))
+        assert json.dumps(result.results().to_json()) == json.dumps(pieces.to_json())
     image = result.show(settings)
     assert (settings.figures_dir / f"{result.name}.png").exists() and image.filename.endswith(f"{result.name}.png")
     assert set(result.panels()) <= set(P._mosaic_keys(result.layout))
     path = result.save(settings)
     assert read_results(result.name, "smoke", settings.outputs_dir).results == json.loads(path.read_text())["results"]
+    typed = read_results(result.name, "smoke", settings.outputs_dir, module.RESULTS).results   # as the report reads it
+    assert isinstance(typed, module.RESULTS) and typed.to_json() == json.loads(path.read_text())["results"]
     assert result.summary()

@@ -1,6 +1,4 @@
 """The computations behind the supplementary figures C.1–C.5, on smoke-preset networks."""
-import dataclasses
-import json
 import math
 
 import matplotlib.pyplot as plt
@@ -8,10 +6,8 @@ import numpy as np
 import pytest
 
 from utils import analysis as A
-from utils import config as C
 from utils.figures import figC1, figC2, figC3, figC4, figC5, matching, regimes
 from utils import plotting as P
-from utils import registry
 from utils.figures.base import read_results, write_results
 
 from conftest import settings_for
@@ -124,24 +120,24 @@ def test_figC3_examples_and_summary(settings):
         for regime in regimes.QUIESCENT_REGIMES:
             assert c3.examples[bias][regime].shape == (figC3.EXAMPLES_C3, a.quiescent_steps_kde, 2)
             for key in ("total_variance", "mean_step_distance"):
-                _assert_per_seed(c3.results()["summary"][bias][regime][key])
+                _assert_per_seed(c3.results().to_json()["summary"][bias][regime][key])
     plt.close(_draw(c3))
 
 
 def test_figC4_pools_per_trajectory_values_and_stores_them(settings):
     a = settings.analysis
     c4 = figC4.compute(settings)
-    res = c4.results()["step_distance"]
+    res = c4.results().step_distance
     for bias in ("unbiased", "biased"):
         assert list(res[bias]) == ["NT active", "NT quiescent", "DT active", "DT quiescent", "DT noisy quiescent"]
         for regime, entry in res[bias].items():
-            per_seed = entry["per_seed"]
+            per_seed = entry.per_seed
             assert list(per_seed) == [str(s) for s in SEEDS]
             assert all(len(v) == a.n_step_distance for v in per_seed.values())
-            assert entry["median"] == pytest.approx(np.median(np.concatenate(list(per_seed.values()))))
+            assert entry.median == pytest.approx(np.median(np.concatenate(list(per_seed.values()))))
         lo, hi = c4.ylim(bias)
         assert lo == 0 and hi >= figC4.STEP_DISTANCE_YLIM[bias][1]
-        assert hi >= max(e["median"] for e in res[bias].values())
+        assert hi >= max(e.median for e in res[bias].values())
     # noiseless quiescence of a noiseless network is deterministic: the same steps for the same seed
     again = regimes.regime_decoded(settings.networks("spatial", "noiseless_biased")[0], "DT quiescent", 4, 5, seed=0)[0]
     assert np.array_equal(again, regimes.regime_decoded(settings.networks("spatial", "noiseless_biased")[0],
@@ -149,7 +145,10 @@ def test_figC4_pools_per_trajectory_values_and_stores_them(settings):
     plt.close(_draw(c4))
     write_results("figC4", c4.results(), settings)
     stored = read_results("figC4", "smoke", settings.outputs_dir).results["step_distance"]
-    assert stored["biased"]["DT noisy quiescent"]["median"] == pytest.approx(res["biased"]["DT noisy quiescent"]["median"])
+    assert stored["biased"]["DT noisy quiescent"]["median"] == pytest.approx(res["biased"]["DT noisy quiescent"].median)
+    typed = read_results("figC4", "smoke", settings.outputs_dir, figC4.RESULTS).results   # as the report reads it
+    assert isinstance(typed.step_distance["biased"]["DT noisy quiescent"], figC4.PooledSteps)
+    assert typed.to_json() == c4.results().to_json()
 
 
 # --- C.5 ------------------------------------------------------------------------------------------------------
@@ -162,27 +161,10 @@ def test_figC5_angular_velocities(settings):
     assert len(c5.examples["quiescent_biased"]) == len(c5.examples["quiescent_unbiased"]) == figC5.HD_QUIESCENT_STEPS
     assert len(c5.velocity["active_biased"][0]) == a.n_kde * (a.active_steps - 1)
     assert len(c5.velocity["quiescent_unbiased"][1]) == a.n_kde * (figC5.HD_QUIESCENT_STEPS - 1)
-    means = c5.results()["angular_velocity_mean"]
+    means = c5.results().to_json()["angular_velocity_mean"]
     for run in ("active_biased", "quiescent_biased", "quiescent_unbiased"):
         _assert_per_seed(means[run])
         assert all(abs(float(v)) <= math.pi for v in means[run]["per_seed"].values())
     fig = _draw(c5)
     assert fig.axes[3].get_title().endswith(f"mean = {np.concatenate(list(c5.velocity['active_biased'].values())).mean():+.4f}")
     plt.close(fig)
-
-
-# --- the notebooks ----------------------------------------------------------------------------------------------
-
-SUPP = [n for n in registry.NOTEBOOKS if n.startswith("figC")]
-
-
-@pytest.mark.parametrize("name", SUPP)
-def test_supp_notebook_parameters_are_analysis_sizes(name):
-    cells = json.loads(registry.notebook(name).path.read_text())["cells"]
-    params = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
-    names = [line.split("=")[0].strip() for line in "".join(params["source"]).splitlines()
-             if "=" in line and not line.lstrip().startswith("#")]
-    assert names[0] == "run"
-    sizes = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
-    assert names[1:] and set(names[1:]) <= sizes
-    assert "FigureSettings" not in "".join(params["source"])  # created after papermill's injected cell

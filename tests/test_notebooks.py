@@ -7,6 +7,7 @@ from utils import config as C
 from utils import registry
 from utils.figures.base import read_results
 from utils.pipeline import notebooks as N
+from utils.pipeline import rules
 from utils.pipeline import schedule, site
 from utils.pipeline.jobs import required_models, select_notebooks
 from utils.settings import RunSettings
@@ -23,28 +24,58 @@ def test_every_listed_notebook_exists():
     assert not missing
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_committed_without_outputs_with_claim_and_parameters(name):
-    cells = load(name)["cells"]
-    code = [c for c in cells if c["cell_type"] == "code"]
-    assert all(not c["outputs"] and c["execution_count"] is None for c in code), "strip outputs before committing"
-    assert cells[0]["cell_type"] == "markdown", "the first cell states the figure's claim"
-    params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
-    assert len(params) == 1
-    src = "".join(params[0]["source"])
-    assert src.startswith("run = {"), "the parameters cell opens with `run`, the run's settings (docs/layout.md)"
+@pytest.mark.parametrize("module", registry.MODULES, ids=lambda m: m.NOTEBOOK.name)
+def test_every_figure_follows_the_rules_of_docs_layout(module):
+    problems = rules.figure_problems(module)
+    assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_a_notebook_reads_as_a_document_and_stays_thin(name):
-    """Prose between the steps (at least three markdown cells); one compute call into `utils.figures`, no logic
-    that a test cannot reach (no function or class defined, no loop in a code cell)."""
-    cells = load(name)["cells"]
-    assert sum(c["cell_type"] == "markdown" for c in cells) >= 3
-    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    assert "from utils.figures import" in code and ".compute(" in code
-    for line in code.splitlines():
-        assert not line.lstrip().startswith(("def ", "class ", "for ", "while ")), (name, line)
+def _broken(tmp_path, edit) -> list[str]:
+    """The rules' messages for a copy of Fig. 2's notebook changed by `edit(cells)`."""
+    nb = json.loads(registry.notebook("fig2_biased_and_kl").path.read_text())
+    edit(nb["cells"])
+    path = tmp_path / "fig2_biased_and_kl.ipynb"
+    path.write_text(json.dumps(nb))
+    return rules.notebook_problems(path)
+
+
+def _code(cells, i):
+    return [c for c in cells if c["cell_type"] == "code"][i]
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda cells: _code(cells, 1).update(outputs=[{"output_type": "stream", "name": "stdout", "text": "x"}]),
+     "clear its outputs"),
+    (lambda cells: cells.pop(0), "open with a markdown cell"),
+    (lambda cells: [cells.remove(c) for c in [c for c in cells if c["cell_type"] == "markdown"][1:]],
+     "at least three markdown cells"),
+    (lambda cells: _code(cells, 0)["metadata"].update(tags=[]), "tag exactly one code cell 'parameters'"),
+    (lambda cells: _code(cells, 0).update(source='preset = "laptop"\nn_kde = None'), "open the parameters cell"),
+    (lambda cells: _code(cells, 0).update(source='run = {"preset": "laptop"}\nn_kde = None'),
+     "exactly the keys preset, variant, seeds"),
+    (lambda cells: _code(cells, 0).update(source="".join(_code(cells, 0)["source"]).split("\n#")[0] + "\n"),
+     "expose the analysis sizes"),
+    (lambda cells: _code(cells, 0).update(source="".join(_code(cells, 0)["source"]) + "\nthreshold = 0.1"),
+     "move threshold into the module"),
+    (lambda cells: _code(cells, 2).update(source="for s in range(3):\n    print(s)"), "move `for s in range(3):`"),
+    (lambda cells: _code(cells, 1).update(source="import utils"), "call its `compute` once"),
+])
+def test_each_rule_fails_a_notebook_that_breaks_it_and_says_what_to_change(tmp_path, edit, message):
+    problems = _broken(tmp_path, edit)
+    assert any(message in p for p in problems), problems
+
+
+def test_a_module_without_its_declarations_or_claims_is_told_what_to_add():
+    import types
+    bare = types.ModuleType("utils.figures.ext_bare")
+    assert [p.split(",")[0] for p in rules.module_problems(bare)] == [
+        "ext_bare: declare NOTEBOOK", "ext_bare: declare CHECKS", "ext_bare: declare compute"]
+    from utils.figures import fig3
+    partial = types.ModuleType("utils.figures.fig3")
+    partial.NOTEBOOK, partial.compute, partial.CHECKS = fig3.NOTEBOOK, fig3.compute, {"fig3-hd": fig3.CHECKS["fig3-hd"]}
+    problems = rules.module_problems(partial)
+    assert any("declare RESULTS" in p for p in problems)
+    assert any("missing checks: ['fig3-smooth', 'fig3-trained']" in p for p in problems)
 
 
 def test_no_module_grows_past_700_lines():

@@ -104,7 +104,7 @@ def test_fig1_all_seeds_must_pass(tmp_path):
     ev = per_seed_and_mean({0: np.linspace(0.5, 0.9, 10), 1: np.linspace(0.5, 0.9, 10)})
     base = {"ev_active": ev, "ev_max_abs_diff": per_seed_and_mean({0: 0.05, 1: 0.08}),
             "final_decode_error": per_seed_and_mean({0: 0.01, 1: 0.03})}
-    write(tmp_path, "fig1", base | {"final_test_loss": per_seed_and_mean({0: 1e-5, 1: 2e-5})})
+    write(tmp_path, "fig1", fig1_results(**base, final_test_loss=per_seed_and_mean({0: 1e-5, 1: 2e-5})))
     r = rows_by_id(tmp_path)
     assert r["fig1-trained"]["verdict"] == "failed"   # seed 1's decoding error 0.03 > 0.02
     assert r["fig1-low-dim"]["verdict"] == "passed"
@@ -116,12 +116,15 @@ def test_supplementary_checks(tmp_path):
     rest = {"conditions": {}, "quiescent_noise": "same", "quiescent_noise_std": {}}
     write(tmp_path, "figC1", {"kl": kl} | rest)
     write(tmp_path, "figC2", {"kl": kl | {"biased": per_seed_and_mean({0: 0.3})}} | rest)
-    sd = {b: {"NT quiescent": {"median": 0.01}, "DT noisy quiescent": {"median": m}} for b, m in
+    def pooled(median):
+        return {"per_seed": {"0": [median], "1": [median]}, "median": median, "mean": median}
+    sd = {b: {"NT quiescent": pooled(0.01), "DT noisy quiescent": pooled(m)} for b, m in
           [("unbiased", 0.05), ("biased", 0.02)]}
-    write(tmp_path, "figC4", {"step_distance": sd})
+    write(tmp_path, "figC4", {"step_distance": sd, "share_beyond_paper_axis": {}, "quiescent_noise_std": {}})
     av = {"quiescent_biased": per_seed_and_mean({0: 0.015, 1: 0.012}),
           "quiescent_unbiased": per_seed_and_mean({0: 0.001, 1: -0.001})}
-    write(tmp_path, "figC5", {"angular_velocity_mean": av})
+    write(tmp_path, "figC5", {"angular_velocity_mean": av, "angular_velocity_sd": {}, "share_beyond_paper_axis": {},
+                              "example_steps": {}, "quiescent_noise_std": 0.14})
     r = rows_by_id(tmp_path)
     assert r["figC1-same-noise"]["verdict"] == "passed"
     assert r["figC2-gru"]["verdict"] == "failed"      # 0.3 > 0.25 × 1.0
@@ -148,11 +151,11 @@ def test_report_files_are_written(tmp_path):
 
 def test_fig3_threshold_is_absolute(tmp_path):
     """The untrained network is reported beside the trained value but does not gate it (see claims.yaml)."""
-    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
-                             "bearing_kl_untrained": per_seed_and_mean({0: 0.01, 1: 0.01})})
+    write(tmp_path, "fig3", fig3_results(bearing_kl=per_seed_and_mean({0: 0.05, 1: 0.07}),
+                                         bearing_kl_untrained=per_seed_and_mean({0: 0.01, 1: 0.01})))
     assert rows_by_id(tmp_path)["fig3-hd"]["verdict"] == "passed"
-    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.15, 1: 0.07}),
-                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.5})})
+    write(tmp_path, "fig3", fig3_results(bearing_kl=per_seed_and_mean({0: 0.15, 1: 0.07}),
+                                         bearing_kl_untrained=per_seed_and_mean({0: 0.5, 1: 0.5})))
     assert rows_by_id(tmp_path)["fig3-hd"]["verdict"] == "failed"   # mean 0.11 > 0.1
 
 
@@ -165,21 +168,21 @@ def steps(active_p99, quiescent_p99, active_jumps=None, quiescent_jumps=None) ->
 
 
 def test_fig1_smooth_needs_every_seed(tmp_path):
-    write(tmp_path, "fig1", {"step_lengths": steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.01, 0.012])})
+    write(tmp_path, "fig1", fig1_results(step_lengths=steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.01, 0.012])))
     assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "passed"   # 0.012 ≤ 2 × 0.004 + 0.005; 0.25 ≤ 1.5 × 0.17
-    write(tmp_path, "fig1", {"step_lengths": steps([0.16, 0.17], [0.2, 0.26], [0.004, 0.004], [0.01, 0.012])})
+    write(tmp_path, "fig1", fig1_results(step_lengths=steps([0.16, 0.17], [0.2, 0.26], [0.004, 0.004], [0.01, 0.012])))
     assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "failed"   # seed 1: 0.26 > 1.5 × 0.17
-    write(tmp_path, "fig1", {"step_lengths": steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.014, 0.01])})
+    write(tmp_path, "fig1", fig1_results(step_lengths=steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.014, 0.01])))
     assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "failed"   # seed 0: 0.014 > 0.013
 
 
 def test_fig3_trained_and_smooth(tmp_path):
     errors = {"noisy_unbiased": per_seed_and_mean({0: 0.05, 1: 0.06}), "noisy_biased": per_seed_and_mean({0: 0.07, 1: 0.03})}
-    write(tmp_path, "fig3", {"step_lengths": steps([0.4, 0.5], [0.6, 0.7]), "final_decode_error": errors})
+    write(tmp_path, "fig3", fig3_results(step_lengths=steps([0.4, 0.5], [0.6, 0.7]), final_decode_error=errors))
     r = rows_by_id(tmp_path)
     assert (r["fig3-trained"]["verdict"], r["fig3-smooth"]["verdict"]) == ("passed", "passed")
     errors["noisy_biased"] = per_seed_and_mean({0: 0.0701, 1: 0.03})
-    write(tmp_path, "fig3", {"step_lengths": steps([0.4, 0.5], [0.61, 0.7]), "final_decode_error": errors})
+    write(tmp_path, "fig3", fig3_results(step_lengths=steps([0.4, 0.5], [0.61, 0.7]), final_decode_error=errors))
     r = rows_by_id(tmp_path)
     assert (r["fig3-trained"]["verdict"], r["fig3-smooth"]["verdict"]) == ("failed", "failed")
 
@@ -200,33 +203,53 @@ def test_variance_scale_is_reported_never_passed_or_failed(tmp_path):
 def test_constant_drive_prediction(tmp_path):
     default, as_written = list(ext_constant_drive.CONSTANT_DRIVE_MODELS)[:2]
 
-    def model(error, q_p99):
-        return {"homogeneity_error": {"2": per_seed_and_mean({0: error, 1: error})},
-                "steps_active": {"p99": per_seed_and_mean({0: 0.2, 1: 0.2})},
-                "steps_quiescent": {"p99": per_seed_and_mean({0: q_p99, 1: q_p99})}}
-    task = {default: model(0.05, 0.25), as_written: model(0.0, 1.7)}
-    write(tmp_path, "ext_constant_drive", {"spatial": task, "head_direction": task})
+    def model(error, q_p99, spatial=False):
+        one, curve = per_seed_and_mean({0: 1.0, 1: 1.0}), per_seed_and_mean({0: [1.0, 1.0], 1: [1.0, 1.0]})
+        return ({"decode_error": one, "steps_active": {"p99": per_seed_and_mean({0: 0.2, 1: 0.2})},
+                 "steps_quiescent": {"p99": per_seed_and_mean({0: q_p99, 1: q_p99})},
+                 "hidden_norm_active": one, "hidden_norm_quiescent_end": one, "hidden_norm_quiescent": curve,
+                 "kl": one, "kl_uniform": one, "kl_by_quarter": curve, "score_cosine": one,
+                 "homogeneity_error": {"2": per_seed_and_mean({0: error, 1: error})}}
+                | ({"total_variance": one} if spatial else {}))
+
+    def results(default_p99):
+        return {"models": ext_constant_drive.CONSTANT_DRIVE_MODELS} | {
+            task: {default: model(0.05, default_p99, task == "spatial"), as_written: model(0.0, 1.7, task == "spatial")}
+            for task in ("spatial", "head_direction")}
+    write(tmp_path, "ext_constant_drive", results(0.25))
     assert rows_by_id(tmp_path)["ext-constant-drive"]["verdict"] == "passed"
-    task = {default: model(0.05, 0.31), as_written: model(0.0, 1.7)}   # with the bias, 0.31 > 1.5 × 0.2
-    write(tmp_path, "ext_constant_drive", {"spatial": task, "head_direction": task})
+    write(tmp_path, "ext_constant_drive", results(0.31))   # with the bias, 0.31 > 1.5 × 0.2
     assert rows_by_id(tmp_path)["ext-constant-drive"]["verdict"] == "failed"
 
 
 def test_show_claims_prints_the_figure_rows(tmp_path, capsys):
-    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
-                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
+    write(tmp_path, "fig3", fig3_results())
     rows = report.show_claims("fig3", settings_for(tmp_path, [0, 1]))
     assert [r["id"] for r in rows] == ["fig3-trained", "fig3-smooth", "fig3-hd"]
     out = capsys.readouterr().out
     assert "fig3-hd: PASSED" in out and "threshold: mean ≤ 0.1 nats" in out and "seed 1: 0.07" in out
 
 
-def fig3_results(mean_kl=(0.05, 0.07)) -> dict:
-    """fig3 results on which every fig3 check passes (bearing KL per seed as given)."""
+def fig3_results(mean_kl=(0.05, 0.07), **fields) -> dict:
+    """fig3 results with every field (the report reads them back whole) on which every fig3 check passes (bearing
+    KL per seed as given), `fields` replacing some."""
     errors = {c: per_seed_and_mean({0: 0.05, 1: 0.06}) for c in ("noisy_unbiased", "noisy_biased")}
-    return {"bearing_kl": per_seed_and_mean(dict(enumerate(mean_kl))),
+    histogram = per_seed_and_mean({0: np.full(4, 0.25), 1: np.full(4, 0.25)})
+    return {"step_lengths": steps([0.4, 0.5], [0.6, 0.7]), "final_decode_error": errors,
+            "bearing_kl": per_seed_and_mean(dict(enumerate(mean_kl))),
             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6}),
-            "step_lengths": steps([0.4, 0.5], [0.6, 0.7]), "final_decode_error": errors}
+            "histogram_edges": np.linspace(-np.pi, np.pi, 5), "histogram_active": histogram,
+            "histogram_quiescent": histogram, "histogram_untrained": histogram} | fields
+
+
+def fig1_results(**fields) -> dict:
+    """fig1 results with every field (the report reads them back whole), `fields` replacing some."""
+    one, curve = per_seed_and_mean({0: 0.01, 1: 0.01}), per_seed_and_mean({0: [0.1, 0.01], 1: [0.1, 0.01]})
+    ev = per_seed_and_mean({0: np.linspace(0.5, 0.9, 10), 1: np.linspace(0.5, 0.9, 10)})
+    return {"final_test_loss": one, "final_decode_error": one, "test_batches": [0, 100], "test_loss": curve,
+            "test_decode_error": curve, "ev_active": ev, "ev_quiescent": ev, "ev_max_abs_diff": one,
+            "step_lengths": steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.01, 0.012]),
+            "kl_quiescent_active": one, "kl_uniform_active": one, "total_variance": one} | fields
 
 
 # --- the thresholds are the YAML's numbers ------------------------------------------------------------------------
@@ -304,12 +327,22 @@ def test_a_check_that_raises_is_an_error_and_the_report_exits_non_zero(tmp_path,
 
 
 def test_results_a_check_cannot_read_are_an_error(tmp_path, capsys):
-    """An older notebook's results (fig3 without its step lengths): the figure did run, so not 'missing'."""
-    write(tmp_path, "fig3", {"bearing_kl": per_seed_and_mean({0: 0.05, 1: 0.07}),
-                             "bearing_kl_untrained": per_seed_and_mean({0: 0.5, 1: 0.6})})
+    """Results a check cannot read: the figure did run, so not 'missing'. Without an entry a check looks up (fig3
+    without the biased network's decoding error, or the p99 steps) those checks fail and the others run; an older
+    notebook's results (fig3 without its step lengths and decoding errors) do not read back as fig3's results at
+    all, and the error names what they lack."""
+    partial = {"noisy_unbiased": per_seed_and_mean({0: 0.05, 1: 0.06})}
+    write(tmp_path, "fig3", fig3_results(final_decode_error=partial, step_lengths={"active": {}, "quiescent": {}}))
     rows = report.show_claims("fig3", settings_for(tmp_path, [0, 1]))
     assert [r["verdict"] for r in rows] == ["error", "error", "passed"]
-    assert rows[0]["value"] == "KeyError: 'final_decode_error'" and "fig3-smooth: ERROR" in capsys.readouterr().out
+    assert rows[0]["value"] == "KeyError: 'noisy_biased'" and "fig3-smooth: ERROR" in capsys.readouterr().out
+    assert report.main(RunSettings("smoke", outputs_dir=str(tmp_path))) == 1
+    older = {k: v for k, v in fig3_results().items() if k not in ("step_lengths", "final_decode_error")}
+    write(tmp_path, "fig3", older)
+    rows = report.show_claims("fig3", settings_for(tmp_path, [0, 1]))
+    assert [r["verdict"] for r in rows] == ["error", "error", "error"]
+    assert rows[0]["value"].startswith("TypeError: ") and all(
+        f"'{field}'" in row["value"] for row in rows for field in ("step_lengths", "final_decode_error"))
     assert report.main(RunSettings("smoke", outputs_dir=str(tmp_path))) == 1
 
 

@@ -1,9 +1,10 @@
-"""Command line: `python -m utils {train,config,train-grid,figures,report} ...` (see docs/usage.md)."""
+"""Command line: `python -m utils {train,config,train-grid,figures,report,new-figure} ...` (see docs/usage.md)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import config as C
 from . import report
@@ -11,6 +12,7 @@ from .cache import get_model
 from .pipeline import slurm
 from .pipeline.grid import train_grid
 from .pipeline.notebooks import regenerate
+from .pipeline.scaffold import new_figure
 from .settings import RunSettings
 from .training import resolve_device
 
@@ -83,6 +85,10 @@ def build_parser() -> Parser:
     _seeds(p)
     _common(p)
 
+    p = sub.add_parser("new-figure", help="write a new figure that runs as written: utils/figures/<name>.py, "
+                                          "notebooks/<name>.ipynb and its claim in data/claims.yaml")
+    p.add_argument("name", help="ext_ and lower-case words, e.g. ext_my_figure")
+
     return parser
 
 
@@ -121,6 +127,11 @@ def run_settings(args, overrides: dict | None = None) -> RunSettings:
 
 
 def _dispatch(args) -> int:
+    if args.command == "new-figure":
+        for path in new_figure(args.name):
+            print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+        print(f"next: make figures ONLY={args.name} PRESET=smoke, then make test (docs/layout.md)")
+        return 0
     overrides = parse_overrides(args.overrides)
     if args.command in ("train", "config"):
         run = run_settings(args)

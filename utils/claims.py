@@ -1,16 +1,15 @@
 """What a check of a claim is, and the few helpers the checks of several figures share.
 
 A figure module holds the checks of its claims (`CHECKS`: claim id of `data/claims.yaml` -> check). A check takes
-the figure's `results` (the JSON its notebook wrote) and the claim's `params` (every number it compares against,
-read from the YAML) and returns a `Verdict`; `utils.report` runs them and writes the report.
+the figure's typed results (its module's `RESULTS`, read back from the JSON its notebook wrote) and the claim's
+`params` (every number it compares against, read from the YAML) and returns a `Verdict`; `utils.report` runs them
+and writes the report.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
 
 
 @dataclass
@@ -21,31 +20,11 @@ class Verdict:
 
 
 Params = dict[str, Any]                     # a claim's `params` in claims.yaml
-Check = Callable[[dict, Params], Verdict]   # (the figure's results, the claim's params) -> verdict
-
-
-def mean_of(entry: dict) -> float:
-    """The mean over seeds of a `{"per_seed": {seed: value}}` entry of a results JSON."""
-    return float(np.mean([float(v) for v in entry["per_seed"].values()]))
-
-
-def seed_mean(entry: dict) -> np.ndarray:
-    """Mean over seeds of per-seed arrays, a missing value (JSON null: NaN or ±∞) ignored."""
-    rows = [[np.nan if x is None else float(x) for x in np.atleast_1d(v)] for v in entry["per_seed"].values()]
-    with warnings.catch_warnings():  # an entry at which every seed is missing stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.array(rows, dtype=float), axis=0)
+Check = Callable[[Any, Params], Verdict]    # (the figure's typed results, the claim's params) -> verdict
 
 
 def fmt(x: float) -> str:
     return f"{x:.3g}"
-
-
-def kl_entry(results: dict, row: str, col: str) -> tuple[float, dict[str, float]]:
-    """Mean and per-seed entries of a KL matrix (Fig. 2e's, or the HD one) at (active row, quiescent column)."""
-    i, j = results["kl_rows"].index(row), results["kl_cols"].index(col)
-    per_seed = {s: m[i][j] for s, m in results["kl_matrix"]["per_seed"].items()}
-    return float(np.mean(list(per_seed.values()))), per_seed
 
 
 def unbiased_holds(q_a: float, uniform_a: float, margin: float) -> bool:
@@ -58,4 +37,4 @@ def biased_holds(q_a: float, baselines: list[float], factor: float) -> bool:
     return q_a <= factor * min(baselines)
 
 
-__all__ = ["Verdict", "Params", "Check", "mean_of", "seed_mean", "fmt", "kl_entry", "unbiased_holds", "biased_holds"]
+__all__ = ["Verdict", "Params", "Check", "fmt", "unbiased_holds", "biased_holds"]

@@ -20,7 +20,7 @@ from ..circular import circle_grid, circular_kl, vonmises_kde
 from ..claims import Check
 from ..models import Network
 from ..cache import get_model
-from .base import Figure, FigureSettings, Model, Notebook, SP
+from .base import Figure, FigureSettings, Model, Notebook, Results, SP
 
 # The network the explorer opens with (any other is trained on demand); one seed.
 NOTEBOOK = Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), seeds=1,
@@ -33,6 +33,20 @@ def explore_noise_std(net: Network, noise_scale: float) -> float:
     if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not noise_scale >= 0:
         raise C.ConfigError(f"noise_scale must be a number >= 0, got {noise_scale!r}")
     return float(noise_scale) * A.noisy_level(net)
+
+
+@dataclass
+class ExploreResults(Results):
+    """What results/explore.json holds (written only when the pipeline asks): the view's choices, sizes and KL."""
+    task: str                    # "spatial" or "head_direction"
+    condition: str               # the network's condition
+    seed: int                    # the network's seed (and its runs')
+    noise_scale: float           # quiescent std / trained std (or / the paper's noisy std if trained noiseless)
+    quiescent_noise_std: float   # quiescent per-step noise std (hidden units per step)
+    trajectories: int            # active and quiescent trajectories
+    active_steps: int            # steps per active trajectory
+    quiescent_steps: int         # steps per quiescent trajectory
+    kl: float                    # KL(quiescent ‖ active) (nats; NaN, null in the JSON, where not estimable)
 
 
 @dataclass
@@ -59,10 +73,10 @@ class ExploreView(Figure):
     def figure_kw(self) -> dict[str, Any]:  # HD draws its trajectories on polar axes
         return {"figsize": (P.FULL_WIDTH, 1.7), "polar": () if self.spatial else ("a", "b"), "save_panels": False}
 
-    def results(self) -> dict[str, Any]:
-        return {"task": self.task, "condition": self.condition, "seed": self.seed, "noise_scale": self.noise_scale,
-                "quiescent_noise_std": self.noise_std, "trajectories": len(self.active),
-                "active_steps": self.active.shape[1], "quiescent_steps": self.quiescent.shape[1], "kl": self.kl}
+    def results(self) -> ExploreResults:
+        return ExploreResults(task=self.task, condition=self.condition, seed=self.seed, noise_scale=self.noise_scale,
+                              quiescent_noise_std=self.noise_std, trajectories=len(self.active),
+                              active_steps=self.active.shape[1], quiescent_steps=self.quiescent.shape[1], kl=self.kl)
 
     def show(self, settings: FigureSettings, save: bool = True):
         """The view as a PNG for display; with `save`, composed and saved as every figure is (`figures/explore.*`),
@@ -195,8 +209,10 @@ def widget(settings: FigureSettings, view: ExploreView):
     return box
 
 
+RESULTS = ExploreResults
+
 # claim id (data/claims.yaml) -> its check: none, the explorer makes no claim
 CHECKS: dict[str, Check] = {}
 
 
-__all__ = ["explore_noise_std", "ExploreView", "compute", "draw_view", "view_png", "widget"]
+__all__ = ["explore_noise_std", "ExploreResults", "ExploreView", "compute", "draw_view", "view_png", "widget"]

@@ -30,7 +30,7 @@ from ..cache import TrainedModel
 from ..claims import Check, Params, Verdict, fmt
 from ..models import Network, noise_moments
 from ..score import score_alignment
-from .base import Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from .base import Figure, FigureSettings, Model, Notebook, PerSeed, Results
 
 # The recurrent noise and bias of the four models this figure compares (SP and HD noisy unbiased).
 # Each row sets both fields, so a result set of another variant still trains these four.
@@ -137,6 +137,37 @@ def measure(model: TrainedModel, analysis: C.AnalysisConfig, example: bool = Fal
 
 
 @dataclass
+class ModelStats:
+    """The `ModelRun`s of one model in the results: each measure per seed (an HD model's; an SP model's adds
+    its total variance, `SpatialModelStats`)."""
+    decode_error: PerSeed[float]                   # final test decoding MSE, m² (SP) or rad² (HD)
+    steps_active: dict[str, PerSeed[float]]        # `analysis.step_statistics` of the active run, m or rad per step
+    steps_quiescent: dict[str, PerSeed[float]]     # the same of the quiescent run (SP: also jump_fraction, 0–1)
+    hidden_norm_active: PerSeed[float]             # mean ‖h‖ over the active run
+    hidden_norm_quiescent_end: PerSeed[float]      # mean ‖h‖ over the last 100 quiescent steps
+    hidden_norm_quiescent: PerSeed[list[float]]    # mean ‖h‖ at each quiescent step
+    kl: PerSeed[float]                             # KL(quiescent ‖ active), nats
+    kl_uniform: PerSeed[float]                     # KL(𝒰 ‖ active), nats, the same estimator
+    kl_by_quarter: PerSeed[list[float]]            # KL(one quarter of the quiescent run ‖ active), nats, per quarter
+    score_cosine: PerSeed[float]                   # ext_score's median cosine (top 4 PCs), −1..1
+    homogeneity_error: dict[str, PerSeed[float]]   # c ("0.5", "2") -> median relative homogeneity error, a ratio
+
+
+@dataclass
+class SpatialModelStats(ModelStats):
+    """One SP model's: the same measures, and its total quiescent variance."""
+    total_variance: PerSeed[float]                 # Fig. 2f protocol, m²
+
+
+@dataclass
+class ConstantDriveResults(Results):
+    """What results/ext_constant_drive.json holds; the check of its claim reads it."""
+    models: dict[str, dict[str, str | bool]]       # model label -> its noise_kind and recurrent_bias
+    spatial: dict[str, SpatialModelStats]          # SP: model label -> its measures
+    head_direction: dict[str, ModelStats]          # HD: model label -> its measures
+
+
+@dataclass
 class ConstantDrive(Figure):
     """task -> model label (`MODELS`) -> seed -> `ModelRun`."""
     name: ClassVar[str] = "ext_constant_drive"
@@ -145,33 +176,36 @@ class ConstantDrive(Figure):
 
     runs: dict[str, dict[str, dict[int, ModelRun]]]
 
-    def _per_seed(self, task: str, label: str, get) -> dict[str, Any]:
-        return per_seed_and_mean({s: get(r) for s, r in self.runs[task][label].items()})
+    def _stats(self, task: str, label: str) -> ModelStats:
+        """The measures of one model over its seeds (SP: with the total variance)."""
+        by_seed = self.runs[task][label]
 
-    def results(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"models": CONSTANT_DRIVE_MODELS}
-        for task, by_model in self.runs.items():
-            out[task] = {}
-            for label in by_model:
-                def stat(get):
-                    return self._per_seed(task, label, get)
-                first = next(iter(by_model[label].values()))
-                out[task][label] = {
-                    "decode_error": stat(lambda r: r.decode_error),
-                    "steps_active": {k: stat(lambda r, k=k: r.steps_active[k]) for k in first.steps_active},
-                    "steps_quiescent": {k: stat(lambda r, k=k: r.steps_quiescent[k]) for k in first.steps_quiescent},
-                    "hidden_norm_active": stat(lambda r: r.norm_active),
-                    "hidden_norm_quiescent_end": stat(lambda r: float(r.norm_quiescent[-100:].mean())),
-                    "hidden_norm_quiescent": stat(lambda r: r.norm_quiescent),
-                    "kl": stat(lambda r: r.kl),
-                    "kl_uniform": stat(lambda r: r.kl_uniform),
-                    "kl_by_quarter": stat(lambda r: r.kl_windows),
-                    "score_cosine": stat(lambda r: r.score_cosine),
-                    "homogeneity_error": {c: stat(lambda r, c=c: r.homogeneity[c]) for c in first.homogeneity},
-                }
-                if first.total_variance is not None:
-                    out[task][label]["total_variance"] = stat(lambda r: r.total_variance)
-        return out
+        def stat(get) -> PerSeed:
+            return PerSeed.of({s: get(r) for s, r in by_seed.items()})
+        first = next(iter(by_seed.values()))
+        if first.total_variance is None:
+            cls, extra = ModelStats, {}
+        else:
+            cls, extra = SpatialModelStats, {"total_variance": stat(lambda r: r.total_variance)}
+        return cls(
+            decode_error=stat(lambda r: r.decode_error),
+            steps_active={k: stat(lambda r, k=k: r.steps_active[k]) for k in first.steps_active},
+            steps_quiescent={k: stat(lambda r, k=k: r.steps_quiescent[k]) for k in first.steps_quiescent},
+            hidden_norm_active=stat(lambda r: r.norm_active),
+            hidden_norm_quiescent_end=stat(lambda r: float(r.norm_quiescent[-100:].mean())),
+            hidden_norm_quiescent=stat(lambda r: r.norm_quiescent),
+            kl=stat(lambda r: r.kl),
+            kl_uniform=stat(lambda r: r.kl_uniform),
+            kl_by_quarter=stat(lambda r: r.kl_windows),
+            score_cosine=stat(lambda r: r.score_cosine),
+            homogeneity_error={c: stat(lambda r, c=c: r.homogeneity[c]) for c in first.homogeneity},
+            **extra)
+
+    def results(self) -> ConstantDriveResults:
+        by_task = {task: {label: self._stats(task, label) for label in by_model}
+                   for task, by_model in self.runs.items()}
+        return ConstantDriveResults(CONSTANT_DRIVE_MODELS, by_task.get("spatial", {}),
+                                    by_task.get("head_direction", {}))
 
     def summary(self) -> str:
         lines = []
@@ -290,16 +324,18 @@ def compute(settings: FigureSettings, tasks=C.TASKS) -> ConstantDrive:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = ConstantDriveResults
 
-def check_ext_constant_drive(r: dict, p: Params) -> Verdict:
+
+def check_ext_constant_drive(r: ConstantDriveResults, p: Params) -> Verdict:
     default, as_written = list(CONSTANT_DRIVE_MODELS)[:2]
     ok, parts, per_seed = True, [], {}
-    for task, short in (("spatial", "SP"), ("head_direction", "HD")):
+    for short, by_model in (("SP", r.spatial), ("HD", r.head_direction)):
         def p99_ratio(label):
-            m = r[task][label]
-            return {s: q / m["steps_active"]["p99"]["per_seed"][s] for s, q in m["steps_quiescent"]["p99"]["per_seed"].items()}
-        homogeneous = r[task][as_written]["homogeneity_error"]["2"]["per_seed"]
-        broken = r[task][default]["homogeneity_error"]["2"]["per_seed"]
+            m = by_model[label]
+            return {s: q / m.steps_active["p99"].per_seed[s] for s, q in m.steps_quiescent["p99"].per_seed.items()}
+        homogeneous = by_model[as_written].homogeneity_error["2"].per_seed
+        broken = by_model[default].homogeneity_error["2"].per_seed
         smooth, jumpy = p99_ratio(default), p99_ratio(as_written)
         ok &= (all(v <= p["max_error_without_bias"] for v in homogeneous.values())
                and all(v >= p["min_error_with_bias"] for v in broken.values())
@@ -317,4 +353,5 @@ def check_ext_constant_drive(r: dict, p: Params) -> Verdict:
 CHECKS: dict[str, Check] = {"ext-constant-drive": check_ext_constant_drive}
 
 
-__all__ = ["MODELS", "expected_update", "homogeneity_error", "ModelRun", "measure", "ConstantDrive", "compute"]
+__all__ = ["MODELS", "expected_update", "homogeneity_error", "ModelRun", "measure", "ModelStats", "SpatialModelStats",
+           "ConstantDriveResults", "ConstantDrive", "compute"]

@@ -7,7 +7,7 @@ Every density is a von Mises KDE of one fixed concentration (`circular.vonmises_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -15,8 +15,8 @@ from matplotlib.axes import Axes
 from .. import analysis as A
 from .. import plotting as P
 from ..circular import CIRCLE_BINS, VM_KAPPA, circle_grid, circular_kl, uniform_circle, vonmises_kde
-from ..claims import Check, Params, Verdict, fmt, kl_entry, mean_of, unbiased_holds
-from .base import HD_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
+from ..claims import Check, Params, Verdict, fmt, unbiased_holds
+from .base import HD_FOUR, Figure, FigureSettings, KLTable, Notebook, PerSeed
 from .fig2 import KL_COLS
 
 NOTEBOOK = Notebook("ext_hd_metrics", HD_FOUR, seeds=2)  # beyond the paper: the first two seeds
@@ -25,6 +25,26 @@ NOTEBOOK = Notebook("ext_hd_metrics", HD_FOUR, seeds=2)  # beyond the paper: the
 COLUMNS = KL_COLS  # the columns of Fig. 2e: the four networks, the uniform density 𝒰, the untrained R^σ
 LINE_STYLES = {"U^σ": "-", "U": ":", "B^σ": "--", "B": "-."}
 QUIESCENT_COLORS = {"R^σ": P.UNTRAINED, "U": P.NOISELESS, "B": P.NOISELESS}  # others: quiescent red
+
+
+@dataclass
+class _Head:
+    """The keys results/ext_hd_metrics.json has before its KL matrix. A base of `HDMetricsResults` after `KLTable`,
+    so that the fields, which a dataclass orders from its last base to its first, keep the order of the JSON."""
+    kl_rows: list[str]     # the four HD networks, active (the matrix's rows)
+    kl_cols: list[str]     # their quiescence, 𝒰 and R^σ (the matrix's columns)
+    kappa: float           # concentration κ of the von Mises KDE kernel (no unit; ≈ 1/width², width in rad)
+    bins: int              # grid points on the circle of every density and KL quadrature
+
+
+@dataclass
+class HDMetricsResults(KLTable, _Head):
+    """What results/ext_hd_metrics.json holds; the checks of its claims read it (`kl(row, col)`)."""
+    # kl_matrix (from KLTable), here: KL(quiescent column ‖ active row) between von Mises KDEs per seed, nats
+    row_spread: PerSeed[float]                  # mean over columns of (max − min over rows) of the matrix, nats
+    column_spread: PerSeed[float]               # mean over rows of (max − min over columns) of the matrix, nats
+    histogram_kl_own: dict[str, PerSeed[float]]  # row -> KL of its own quiescence, Fig. 3's 20-bin histograms, nats
+    quiescent_noise_std: dict[str, float]       # network (rows, R^σ) -> quiescent noise std (hidden units/step)
 
 
 @dataclass
@@ -53,15 +73,15 @@ class HDMetrics(Figure):
         """(S,) mean over rows of (max − min over columns): how much the quiescent column matters."""
         return (self.matrices.max(axis=2) - self.matrices.min(axis=2)).mean(axis=1)
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> HDMetricsResults:
         def by_seed(values):
-            return dict(zip(self.seeds, values))
-        return {"kl_rows": self.rows, "kl_cols": COLUMNS, "kappa": self.kappa, "bins": CIRCLE_BINS,
-                "kl_matrix": per_seed_and_mean(by_seed(self.matrices)),
-                "row_spread": per_seed_and_mean(by_seed(self.row_spread())),
-                "column_spread": per_seed_and_mean(by_seed(self.column_spread())),
-                "histogram_kl_own": {r: per_seed_and_mean(v) for r, v in self.histogram_kl.items()},
-                "quiescent_noise_std": self.noise_std}
+            return PerSeed.of(dict(zip(self.seeds, values)))
+        return HDMetricsResults(
+            kl_rows=self.rows, kl_cols=COLUMNS, kappa=self.kappa, bins=CIRCLE_BINS,
+            kl_matrix=by_seed(self.matrices), row_spread=by_seed(self.row_spread()),
+            column_spread=by_seed(self.column_spread()),
+            histogram_kl_own={r: PerSeed.of(v) for r, v in self.histogram_kl.items()},
+            quiescent_noise_std=self.noise_std)
 
     def summary(self) -> str:
         lines = [f"KL(quiescent column ‖ active row), von Mises KDE κ = {self.kappa:g}, nats, mean over seeds:",
@@ -130,27 +150,29 @@ def compute(settings: FigureSettings, kappa: float = VM_KAPPA) -> HDMetrics:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = HDMetricsResults
 
-def check_ext_hd_kl(r: dict, p: Params) -> Verdict:
+
+def check_ext_hd_kl(r: HDMetricsResults, p: Params) -> Verdict:
     parts, ok = [], True
     for row in ("U^σ", "B^σ"):
-        own, uniform, random = kl_entry(r, row, row)[0], kl_entry(r, row, "𝒰")[0], kl_entry(r, row, "R^σ")[0]
+        own, uniform, random = r.kl(row, row)[0], r.kl(row, "𝒰")[0], r.kl(row, "R^σ")[0]
         ok &= unbiased_holds(own, uniform, p["kl_margin"])
         parts.append(f"{row}: {fmt(own)} vs 𝒰 {fmt(uniform)}, R^σ {fmt(random)}")
-    return Verdict(ok, "; ".join(parts), {s: fmt(v) for s, v in kl_entry(r, "U^σ", "U^σ")[1].items()})
+    return Verdict(ok, "; ".join(parts), {s: fmt(v) for s, v in r.kl("U^σ", "U^σ")[1].items()})
 
 
-def check_ext_hd_rows(r: dict, p: Params) -> Verdict:
-    pairs = {"U^σ_a": (kl_entry(r, "U^σ", "B^σ")[0], kl_entry(r, "U^σ", "U^σ")[0]),
-             "B^σ_a": (kl_entry(r, "B^σ", "U^σ")[0], kl_entry(r, "B^σ", "B^σ")[0])}
+def check_ext_hd_rows(r: HDMetricsResults, p: Params) -> Verdict:
+    pairs = {"U^σ_a": (r.kl("U^σ", "B^σ")[0], r.kl("U^σ", "U^σ")[0]),
+             "B^σ_a": (r.kl("B^σ", "U^σ")[0], r.kl("B^σ", "B^σ")[0])}
     ok = all(abs(cross - own) <= p["max_cross_gap"] for cross, own in pairs.values())
     return Verdict(ok, "; ".join(f"row {k}: cross {fmt(c)} vs own {fmt(o)}" for k, (c, o) in pairs.items())
-                   + f"; spread across rows {fmt(mean_of(r['row_spread']))}, across columns "
-                     f"{fmt(mean_of(r['column_spread']))}")
+                   + f"; spread across rows {fmt(r.row_spread.seed_mean())}, across columns "
+                     f"{fmt(r.column_spread.seed_mean())}")
 
 
 # claim id (data/claims.yaml) -> its check
 CHECKS: dict[str, Check] = {"ext-hd-kl": check_ext_hd_kl, "ext-hd-rows": check_ext_hd_rows}
 
 
-__all__ = ["COLUMNS", "HDMetrics", "compute"]
+__all__ = ["COLUMNS", "HDMetricsResults", "HDMetrics", "compute"]

@@ -16,9 +16,9 @@ from matplotlib.lines import Line2D
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, fmt, mean_of
+from ..claims import Check, Params, Verdict, fmt
 from ..score import SCORE_EVAL, SCORE_KS, SCORE_PCS, ScoreAlignment, score_alignment
-from .base import HD, SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from .base import HD, SP, Figure, FigureSettings, Model, Notebook, PerSeed, Results
 
 NOTEBOOK = Notebook("ext_score", (Model.of(SP, "noisy_unbiased", "SP U^σ"), Model.of(SP, "noiseless_unbiased", "SP U"),
                                 Model.of(HD, "noisy_unbiased", "HD U^σ"), Model.of(HD, "noiseless_unbiased", "HD U")), seeds=2)
@@ -31,6 +31,24 @@ STYLES = {"U^σ": (P.QUIESCENT, "noisy-trained"), "U": (P.NOISELESS, "noiseless-
 def _style(label: str) -> tuple[str, str]:
     """'SP U^σ' -> the colour and name of noisy-trained networks."""
     return STYLES[label.split(" ", 1)[1]]
+
+
+@dataclass
+class ScoreResults(Results):
+    """What results/ext_score.json holds; the checks of its claims read it. Keys of the dicts: the network labels
+    ('SP U^σ', 'SP U', 'SP R^σ', 'HD …'); cosines between the quiescent drift and the score on the top `k` PCs."""
+    k: int                                           # active PCs the cosines and slopes are taken on
+    ks: list[int]                                    # the numbers of PCs of `median_cosine_by_k`
+    groups: dict[str, str]                           # label -> "task/condition" (or the untrained network's)
+    n_eval: dict[str, int]                           # label -> held-out active states per seed
+    median_cosine: dict[str, PerSeed[float]]         # label -> median cos(drift, score) (no unit)
+    median_cosine_shuffled: dict[str, PerSeed[float]]  # label -> the same with the score shuffled over states
+    mean_cosine: dict[str, PerSeed[float]]           # label -> mean cos(drift, score) (no unit)
+    cosine_quartiles: dict[str, PerSeed[list[float]]]  # label -> 25th, 50th, 75th percentile of the cosine
+    median_cosine_by_k: dict[str, PerSeed[list[float]]]  # label -> median cosine on the top k PCs, k in `ks`
+    slope: dict[str, PerSeed[float]]                 # label -> fitted slope of drift on score (units of σ²Δt)
+    theory_slope: dict[str, float]                   # label -> the theory's slope σ²Δt (per-step noise variance)
+    slope_over_theory: dict[str, PerSeed[float]]     # label -> slope / σ²Δt (no unit; NaN where σ²Δt = 0)
 
 
 @dataclass
@@ -48,24 +66,21 @@ class Score(Figure):
     def per_seed(self, label: str, fn) -> dict[int, Any]:
         return {s: fn(x) for s, x in self.alignments[label].items()}
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> ScoreResults:
         def psm(fn):
-            return {label: per_seed_and_mean(self.per_seed(label, fn)) for label in self.alignments}
+            return {label: PerSeed.of(self.per_seed(label, fn)) for label in self.alignments}
         first = {label: next(iter(v.values())) for label, v in self.alignments.items()}
-        return {
-            "k": self.k, "ks": list(self.ks), "groups": self.groups,
-            "n_eval": {label: len(a.cosine) for label, a in first.items()},
-            "median_cosine": psm(lambda a: np.median(a.cosine)),
-            "median_cosine_shuffled": psm(lambda a: np.median(a.cosine_shuffled)),
-            "mean_cosine": psm(lambda a: np.mean(a.cosine)),
-            "cosine_quartiles": psm(lambda a: np.percentile(a.cosine, [25, 50, 75])),
-            "median_cosine_by_k": psm(lambda a: a.median_cosine_by_k),
-            "slope": psm(lambda a: a.slope),
-            "theory_slope": {label: a.theory_slope for label, a in first.items()},
-            "slope_over_theory": {label: per_seed_and_mean(self.per_seed(
-                label, lambda a: a.slope / a.theory_slope if a.theory_slope > 0 else float("nan")))
-                for label in self.alignments},
-        }
+        return ScoreResults(
+            k=self.k, ks=list(self.ks), groups=self.groups,
+            n_eval={label: len(a.cosine) for label, a in first.items()},
+            median_cosine=psm(lambda a: np.median(a.cosine)),
+            median_cosine_shuffled=psm(lambda a: np.median(a.cosine_shuffled)),
+            mean_cosine=psm(lambda a: np.mean(a.cosine)),
+            cosine_quartiles=psm(lambda a: np.percentile(a.cosine, [25, 50, 75])),
+            median_cosine_by_k=psm(lambda a: a.median_cosine_by_k),
+            slope=psm(lambda a: a.slope),
+            theory_slope={label: a.theory_slope for label, a in first.items()},
+            slope_over_theory=psm(lambda a: a.slope / a.theory_slope if a.theory_slope > 0 else float("nan")))
 
     def summary(self) -> str:
         lines = [f"on the top {self.k} active PCs, held-out states; mean over seeds",
@@ -180,33 +195,37 @@ def compute(settings: FigureSettings, k: int = SCORE_PCS, n_eval: int = SCORE_EV
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = ScoreResults
 
-def check_ext_score_cosine(r: dict, p: Params) -> Verdict:
-    med, shuf = r["median_cosine"], r["median_cosine_shuffled"]
+
+def check_ext_score_cosine(r: ScoreResults, p: Params) -> Verdict:
+    med, shuf = r.median_cosine, r.median_cosine_shuffled
     ok, parts = True, []
     for task in ("SP", "HD"):
-        trained, control, untrained = mean_of(med[f"{task} U^σ"]), mean_of(shuf[f"{task} U^σ"]), mean_of(med[f"{task} R^σ"])
+        trained, control = med[f"{task} U^σ"].seed_mean(), shuf[f"{task} U^σ"].seed_mean()
+        untrained = med[f"{task} R^σ"].seed_mean()
         ok &= trained >= control + p["margin_over_shuffled"] and trained >= untrained + p["margin_over_untrained"]
         parts.append(f"{task}: {fmt(trained)} vs shuffled {fmt(control)}, untrained {fmt(untrained)}, "
-                     f"noiseless {fmt(mean_of(med[f'{task} U']))}")
+                     f"noiseless {fmt(med[f'{task} U'].seed_mean())}")
     return Verdict(ok, "; ".join(parts),
-                   {s: ", ".join(f"{t} {fmt(med[f'{t} U^σ']['per_seed'][s])}" for t in ("SP", "HD"))
-                    for s in med["SP U^σ"]["per_seed"]})
+                   {s: ", ".join(f"{t} {fmt(med[f'{t} U^σ'].per_seed[s])}" for t in ("SP", "HD"))
+                    for s in med["SP U^σ"].per_seed})
 
 
-def check_ext_score_slope(r: dict, p: Params) -> Verdict:
-    ratio = {t: mean_of(r["slope_over_theory"][f"{t} U^σ"]) for t in ("SP", "HD")}
+def check_ext_score_slope(r: ScoreResults, p: Params) -> Verdict:
+    over = r.slope_over_theory
+    ratio = {t: over[f"{t} U^σ"].seed_mean() for t in ("SP", "HD")}
     f = p["factor_squared"]   # the band [1/√f, √f] around the theory's 1
     ok = all(f ** -0.5 <= v <= f ** 0.5 for v in ratio.values())
-    parts = [f"{t}: slope/σ²Δt {v:.2f} (untrained {mean_of(r['slope_over_theory'][f'{t} R^σ']):.2f}; noiseless slope "
-             f"{fmt(mean_of(r['slope'][f'{t} U']))})" for t, v in ratio.items()]
+    parts = [f"{t}: slope/σ²Δt {v:.2f} (untrained {over[f'{t} R^σ'].seed_mean():.2f}; noiseless slope "
+             f"{fmt(r.slope[f'{t} U'].seed_mean())})" for t, v in ratio.items()]
     return Verdict(ok, "; ".join(parts),
-                   {s: ", ".join(f"{t} {r['slope_over_theory'][f'{t} U^σ']['per_seed'][s]:.2f}" for t in ratio)
-                    for s in r["slope_over_theory"]["SP U^σ"]["per_seed"]})
+                   {s: ", ".join(f"{t} {over[f'{t} U^σ'].per_seed[s]:.2f}" for t in ratio)
+                    for s in over["SP U^σ"].per_seed})
 
 
 # claim id (data/claims.yaml) -> its check
 CHECKS: dict[str, Check] = {"ext-score-cosine": check_ext_score_cosine, "ext-score-slope": check_ext_score_slope}
 
 
-__all__ = ["Score", "compute"]
+__all__ = ["ScoreResults", "Score", "compute"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -22,9 +22,9 @@ from .. import analysis as A
 from .. import circular
 from .. import config as C
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, fmt, seed_mean
+from ..claims import Check, Params, Verdict, fmt
 from ..models import Network
-from .base import HD, SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from .base import HD, SP, Figure, FigureSettings, Model, Notebook, PerSeed, Results
 
 NOTEBOOK = Notebook("ext_temperature", (Model.of(SP, "noisy_unbiased", "SP U^σ"), Model.of(SP, "noisy_biased", "SP B^σ"),
                                       Model.of(HD, "noisy_unbiased", "HD U^σ")), seeds=2)
@@ -201,6 +201,34 @@ def temperature_sweep(net: Network, analysis: C.AnalysisConfig, seed: int, alpha
 
 
 @dataclass
+class TemperatureResults(Results):
+    """What results/ext_temperature.json holds; the checks of its claims read it. Curves are over `alphas`, per
+    network label ('SP U^σ', 'SP B^σ', 'HD U^σ'); a KL of +∞ or NaN is written as null and read back as NaN."""
+    alphas: list[float]                    # quiescent noise scales α: quiescent std / trained std (no unit)
+    alpha_labels: list[str]                # α as the panels name them ("√2" for √2)
+    conditions: dict[str, str]             # label -> "task/condition" of its network
+    burn_in_steps: int                     # quiescent steps dropped at the start of each run (steps)
+    kl: dict[str, PerSeed[list[float]]]    # label -> measured KL(quiescent ‖ active) per α (nats)
+    kl_predicted: dict[str, PerSeed[list[float]]]            # label -> exact KL(p_α ‖ p) per α (nats; +∞ at α = 0)
+    kl_predicted_estimator: dict[str, PerSeed[list[float]]]  # label -> the same through the KDE estimator (nats)
+    variance: dict[str, PerSeed[list[float]]]                # label -> pooled quiescent variance per α (SP m²; HD 1−R)
+    variance_predicted: dict[str, PerSeed[list[float]]]      # label -> variance of p_α per α (SP m²; HD 1−R)
+    variance_per_trajectory: dict[str, PerSeed[list[float]]]  # label -> within-trajectory variance per α (same units)
+    variance_active: dict[str, PerSeed[float]]               # label -> variance of the active density p (same units)
+    argmin_alpha: dict[str, float]         # label -> α of the minimal measured KL, mean over seeds (no unit)
+    kl_minus_predicted_estimator: dict[str, list[float]]     # label -> seed mean of measured − estimator KL (nats)
+
+    @staticmethod
+    def nan_seed_mean(entry: PerSeed[list[float]]) -> np.ndarray:
+        """Mean over seeds of a per-seed curve, a missing value (NaN; null in the JSON) ignored; NaN where every
+        seed's is missing."""
+        rows = np.array([np.atleast_1d(np.asarray(v, dtype=float)) for v in entry.per_seed.values()])
+        with warnings.catch_warnings():   # an α at which every seed is missing stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(rows, axis=0)
+
+
+@dataclass
 class Temperature(Figure):
     """ext_temperature: network label -> seed -> `TemperatureSweep`; top row KL, bottom row variance."""
     name: ClassVar[str] = "ext_temperature"
@@ -224,27 +252,25 @@ class Temperature(Figure):
     def argmin_alpha(self, label: str) -> float:
         return float(self.alphas[int(np.nanargmin(np.nanmean(self.stack(label, "kl"), axis=0)))])
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> TemperatureResults:
         with np.errstate(invalid="ignore"):  # sd of the +∞ predicted at α = 0 is NaN; JSON writes both as null
             return self._results()
 
-    def _results(self) -> dict[str, Any]:
-        def psm(label, what):
-            return per_seed_and_mean(dict(zip(self.sweeps[label], self.stack(label, what))))
-        out: dict[str, Any] = {"alphas": list(self.alphas), "alpha_labels": [alpha_label(a) for a in self.alphas],
-                               "conditions": self.conditions, "burn_in_steps": self.burn_in}
-        for key, what in (("kl", "kl"), ("kl_predicted", "prediction.kl"),
-                          ("kl_predicted_estimator", "prediction.kl_estimator"), ("variance", "variance"),
-                          ("variance_predicted", "prediction.variance"),
-                          ("variance_per_trajectory", "variance_per_trajectory")):
-            out[key] = {label: psm(label, what) for label in self.sweeps}
-        out["variance_active"] = {label: per_seed_and_mean({s: w.prediction.active_variance for s, w in sw.items()})
-                                  for label, sw in self.sweeps.items()}
-        out["argmin_alpha"] = {label: self.argmin_alpha(label) for label in self.sweeps}
-        out["kl_minus_predicted_estimator"] = {
-            label: np.nanmean(self.stack(label, "kl") - self.stack(label, "prediction.kl_estimator"), axis=0)
-            for label in self.sweeps}
-        return out
+    def _results(self) -> TemperatureResults:
+        def psm(what):
+            return {label: PerSeed.of(dict(zip(self.sweeps[label], self.stack(label, what)))) for label in self.sweeps}
+        return TemperatureResults(
+            alphas=list(self.alphas), alpha_labels=[alpha_label(a) for a in self.alphas],
+            conditions=self.conditions, burn_in_steps=self.burn_in,
+            kl=psm("kl"), kl_predicted=psm("prediction.kl"), kl_predicted_estimator=psm("prediction.kl_estimator"),
+            variance=psm("variance"), variance_predicted=psm("prediction.variance"),
+            variance_per_trajectory=psm("variance_per_trajectory"),
+            variance_active={label: PerSeed.of({s: w.prediction.active_variance for s, w in sw.items()})
+                             for label, sw in self.sweeps.items()},
+            argmin_alpha={label: self.argmin_alpha(label) for label in self.sweeps},
+            kl_minus_predicted_estimator={
+                label: np.nanmean(self.stack(label, "kl") - self.stack(label, "prediction.kl_estimator"), axis=0)
+                for label in self.sweeps})
 
     def summary(self) -> str:
         lines = ["mean over seeds; KL in nats (measured / predicted through the estimator / exact prediction); "
@@ -334,6 +360,8 @@ def compute(settings: FigureSettings, alphas=ALPHAS) -> Temperature:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = TemperatureResults
+
 
 def _alpha_star(kl: np.ndarray, labels: list[str]) -> str:
     """The label of the α minimising `kl`; "≥ <label> (grid edge)" where that is the largest α: the minimum is
@@ -344,22 +372,22 @@ def _alpha_star(kl: np.ndarray, labels: list[str]) -> str:
     return labels[i] if i < len(labels) - 1 else f"≥ {labels[i]} (grid edge)"
 
 
-def check_ext_temperature_min(r: dict, p: Params) -> Verdict:
-    labels = r["alpha_labels"]
-    star = {c: _alpha_star(seed_mean(r["kl"][c]), labels) for c in r["kl"]}
-    per_seed = {s: ", ".join(f"{c} {_alpha_star(np.array([np.nan if x is None else x for x in r['kl'][c]['per_seed'][s]], float), labels)}"
-                             for c in r["kl"]) for s in next(iter(r["kl"].values()))["per_seed"]}
+def check_ext_temperature_min(r: TemperatureResults, p: Params) -> Verdict:
+    labels = r.alpha_labels
+    star = {c: _alpha_star(r.nan_seed_mean(kl), labels) for c, kl in r.kl.items()}
+    per_seed = {s: ", ".join(f"{c} {_alpha_star(np.array(kl.per_seed[s], float), labels)}" for c, kl in r.kl.items())
+                for s in next(iter(r.kl.values())).per_seed}
     return Verdict(all(v == p["alpha_star"] for v in star.values()),
                    "; ".join(f"{c}: α* = {v}" for c, v in star.items()), per_seed)
 
 
-def check_ext_temperature_fit(r: dict, p: Params) -> Verdict:
-    positive = [i for i, a in enumerate(r["alphas"]) if a > 0]
+def check_ext_temperature_fit(r: TemperatureResults, p: Params) -> Verdict:
+    positive = [i for i, a in enumerate(r.alphas) if a > 0]
     parts, ok = [], True
-    for c in r["kl"]:
-        gap = np.abs(seed_mean(r["kl"][c]) - seed_mean(r["kl_predicted_estimator"][c]))[positive]
+    for c in r.kl:
+        gap = np.abs(r.nan_seed_mean(r.kl[c]) - r.nan_seed_mean(r.kl_predicted_estimator[c]))[positive]
         with np.errstate(all="ignore"):  # α = 0 predicts variance 0; it is left out
-            ratio = (seed_mean(r["variance"][c]) / seed_mean(r["variance_predicted"][c]))[positive]
+            ratio = (r.nan_seed_mean(r.variance[c]) / r.nan_seed_mean(r.variance_predicted[c]))[positive]
         ok &= bool(np.all(gap <= p["max_kl_gap"])
                    and np.all((ratio >= p["min_variance_ratio"]) & (ratio <= p["max_variance_ratio"])))
         parts.append(f"{c}: max |ΔKL| {fmt(np.nanmax(gap))}, variance ×{np.nanmin(ratio):.2f}–{np.nanmax(ratio):.2f}")
@@ -371,4 +399,4 @@ CHECKS: dict[str, Check] = {"ext-temperature-min": check_ext_temperature_min, "e
 
 
 __all__ = ["ALPHAS", "alpha_label", "tempered", "Prediction", "sp_prediction", "hd_prediction", "TemperatureSweep",
-           "temperature_sweep", "Temperature", "compute"]
+           "temperature_sweep", "TemperatureResults", "Temperature", "compute"]

@@ -7,6 +7,7 @@ their per-step noise variance σ²Δt (and "uniform", the released code's noise)
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
@@ -15,9 +16,9 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, fmt, mean_of, seed_mean
+from ..claims import Check, Params, Verdict, fmt
 from ..models import noise_moments
-from .base import SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
+from .base import SP, Figure, FigureSettings, Model, Notebook, PerSeed, Results
 
 # Per-step noise variance σ²Δt = noise_std². "0" and "1e-4" are the noiseless_unbiased / noisy_unbiased networks of
 # the figures; "uniform" is the released code's model: noise U[0, 1) · 0.01 (mean 0.005, variance 1e-4 / 12) and
@@ -32,6 +33,34 @@ NOTEBOOK = Notebook("ext_training_noise", (
 
 
 @dataclass
+class NoiseLevel:
+    """One training noise level of results/ext_training_noise.json: its model and the noise it was trained with."""
+    condition: str                 # the condition of the trained network
+    overrides: dict[str, Any]      # config overrides beyond the condition (noise std or kind, recurrent bias)
+    noise_std: float               # per-step training noise std (hidden units per step)
+    noise_kind: str                # "gaussian", or "uniform" (the released code's U[0, 1) · std)
+    noise_mean: float              # mean of the per-step noise (hidden units per step)
+    noise_variance: float          # per-step noise variance σ²Δt (hidden units² per step)
+    quiescent_noise_std: float     # per-step std of the quiescence the KL and variance are measured on (√2 × std)
+
+
+@dataclass
+class TrainingNoiseResults(Results):
+    """What results/ext_training_noise.json holds; the check of its claim reads it. Keys: the levels' labels."""
+    levels: dict[str, NoiseLevel]             # label (σ²Δt, or "uniform") -> the level's model and noise
+    decode_error: dict[str, PerSeed[float]]   # label -> final test decoding MSE (m² per coordinate)
+    kl: dict[str, PerSeed[float]]             # label -> Fig. 2e KL(quiescent ‖ active) (nats; NaN where not estimable)
+    total_variance: dict[str, PerSeed[float]]  # label -> Fig. 2f total quiescent variance (m²)
+
+    @staticmethod
+    def nan_seed_mean(entry: PerSeed[float]) -> float:
+        """Mean over seeds, a missing value (NaN; null in the JSON) ignored; NaN where every seed's is."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(np.nanmean(np.asarray(list(entry.per_seed.values()), dtype=float)))
+
+
+@dataclass
 class TrainingNoise(Figure):
     """ext_training_noise: level -> seed -> value, for each quantity."""
     name: ClassVar[str] = "ext_training_noise"
@@ -43,11 +72,12 @@ class TrainingNoise(Figure):
     kl: dict[str, dict[int, float]]             # Fig. 2e KL(quiescent ‖ active), quiescence √2 × trained noise
     total_variance: dict[str, dict[int, float]]  # Fig. 2f total quiescent variance (m²)
 
-    def results(self) -> dict[str, Any]:
-        return {"levels": self.levels,
-                "decode_error": {k: per_seed_and_mean(v) for k, v in self.decode_error.items()},
-                "kl": {k: per_seed_and_mean(v) for k, v in self.kl.items()},
-                "total_variance": {k: per_seed_and_mean(v) for k, v in self.total_variance.items()}}
+    def results(self) -> TrainingNoiseResults:
+        return TrainingNoiseResults(
+            levels={k: NoiseLevel(**v) for k, v in self.levels.items()},
+            decode_error={k: PerSeed.of(v) for k, v in self.decode_error.items()},
+            kl={k: PerSeed.of(v) for k, v in self.kl.items()},
+            total_variance={k: PerSeed.of(v) for k, v in self.total_variance.items()})
 
     def summary(self) -> str:
         lines = [f"{'σ²Δt':>8} {'decode MSE':>11} {'KL':>7} {'variance':>9}  (mean over seeds)"]
@@ -108,12 +138,14 @@ def compute(settings: FigureSettings) -> TrainingNoise:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = TrainingNoiseResults
 
-def check_ext_training_noise(r: dict, p: Params) -> Verdict:
-    kl = {k: float(seed_mean(v)[0]) for k, v in r["kl"].items()}
+
+def check_ext_training_noise(r: TrainingNoiseResults, p: Params) -> Verdict:
+    kl = {k: r.nan_seed_mean(v) for k, v in r.kl.items()}
     noisy = [kl[k] for k in ("1e-5", "1e-4", "1e-3")]   # the non-zero Gaussian levels of the experiment
     spread = max(noisy) - min(noisy)
-    mse = {k: mean_of(v) for k, v in r["decode_error"].items()}
+    mse = {k: v.seed_mean() for k, v in r.decode_error.items()}
     return Verdict(spread <= p["max_kl_range"], ", ".join(f"{k} {fmt(v)}" for k, v in kl.items())
                    + f" (range over σ²Δt > 0 {fmt(spread)}); decoding MSE "
                    + ", ".join(f"{k} {fmt(v)}" for k, v in mse.items()))
@@ -123,4 +155,4 @@ def check_ext_training_noise(r: dict, p: Params) -> Verdict:
 CHECKS: dict[str, Check] = {"ext-training-noise": check_ext_training_noise}
 
 
-__all__ = ["TrainingNoise", "compute"]
+__all__ = ["NoiseLevel", "TrainingNoiseResults", "TrainingNoise", "compute"]

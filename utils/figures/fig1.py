@@ -8,18 +8,19 @@ on the same runs Fig. 2e–f's measures of this network (its KL against 𝒰's, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
 from ..cache import TrainedModel
-from ..claims import Check, Params, Verdict, fmt, mean_of
+from ..claims import Check, Params, Verdict, fmt
 from ..config import AnalysisConfig
 from ..models import Network
-from .base import SP, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
-from .runs import (DecodedRuns, DensityMaps, Example, StepLengths, by_seed, decoded_runs_over_seeds, density_maps,
-                   reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize,
+from .base import SP, Figure, FigureSettings, Model, Notebook, PerSeed, Results
+from .runs import (DecodedRuns, DensityMaps, Example, StepLengthResults, StepLengths, by_seed, decoded_runs_over_seeds,
+                   density_maps, reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize,
                    total_variance_over_seeds)
 
 NOTEBOOK = Notebook("fig1_spatial_reactivation", (Model.of(SP, "noisy_unbiased", "U^σ"),))
@@ -92,23 +93,43 @@ def quiescent_density_over_seeds(nets: list[Network], runs: list[DecodedRuns],
     return QuiescentDensity(seeds_of(nets), kl[:, 0], kl[:, 1], np.array([variance[s] for s in seeds_of(nets)]))
 
 
+@dataclass
+class Fig1Results(Results):
+    """What results/fig1.json holds; the checks of Fig. 1's claims read it."""
+    final_test_loss: PerSeed[float]              # test loss at the end of training (MSE of the cell outputs)
+    final_decode_error: PerSeed[float]           # test decoding MSE at the end of training, m² per coordinate
+    test_batches: list[int]                      # batch index of each test evaluation (b)
+    test_loss: PerSeed[list[float]]              # test loss at each of `test_batches` (b)
+    test_decode_error: PerSeed[list[float]]      # test decoding MSE at each of `test_batches`, m² (b)
+    ev_active: PerSeed[list[float]]              # cumulative explained-variance ratio of active PCs 1..10 (c)
+    ev_quiescent: PerSeed[list[float]]           # the same, PCA fitted on the quiescent states (c)
+    ev_max_abs_diff: PerSeed[float]              # max over k of |EV_active(k) − EV_quiescent(k)|, a ratio
+    step_lengths: StepLengthResults              # decoded step statistics of the Fig. 2e runs, m (fig1-smooth)
+    # Fig. 2's numbers of this network, which no check of Fig. 1 reads: absent (None) from the results of
+    # renders older than them, which the report must still read.
+    kl_quiescent_active: PerSeed[float] | None = None   # KL(U^σ_q ‖ U^σ_a), nats (Fig. 2e's entry)
+    kl_uniform_active: PerSeed[float] | None = None     # KL(𝒰 ‖ U^σ_a), nats
+    total_variance: PerSeed[float] | None = None        # Fig. 2f's total quiescent variance, m²
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("kl_quiescent_active", "kl_uniform_active", "total_variance")
+
+
 def fig1_results(curves: TrainingCurves, ev: ExplainedVariance, steps: StepLengths,
-                 density: QuiescentDensity) -> dict:
+                 density: QuiescentDensity) -> Fig1Results:
     s = curves.seeds
-    return {
-        "final_test_loss": per_seed_and_mean(by_seed(s, curves.loss[:, -1])),
-        "final_decode_error": per_seed_and_mean(by_seed(s, curves.decode_error[:, -1])),
-        "test_batches": curves.batches,
-        "test_loss": per_seed_and_mean(by_seed(s, curves.loss)),
-        "test_decode_error": per_seed_and_mean(by_seed(s, curves.decode_error)),
-        "ev_active": per_seed_and_mean(by_seed(ev.seeds, ev.active)),
-        "ev_quiescent": per_seed_and_mean(by_seed(ev.seeds, ev.quiescent)),
-        "ev_max_abs_diff": per_seed_and_mean(by_seed(ev.seeds, ev.max_abs_diff)),
-        "step_lengths": steps.results(),
-        "kl_quiescent_active": per_seed_and_mean(by_seed(density.seeds, density.kl_quiescent)),
-        "kl_uniform_active": per_seed_and_mean(by_seed(density.seeds, density.kl_uniform)),
-        "total_variance": per_seed_and_mean(by_seed(density.seeds, density.total_variance)),
-    }
+    return Fig1Results(
+        final_test_loss=PerSeed.of(by_seed(s, curves.loss[:, -1])),
+        final_decode_error=PerSeed.of(by_seed(s, curves.decode_error[:, -1])),
+        test_batches=curves.batches.tolist(),
+        test_loss=PerSeed.of(by_seed(s, curves.loss)),
+        test_decode_error=PerSeed.of(by_seed(s, curves.decode_error)),
+        ev_active=PerSeed.of(by_seed(ev.seeds, ev.active)),
+        ev_quiescent=PerSeed.of(by_seed(ev.seeds, ev.quiescent)),
+        ev_max_abs_diff=PerSeed.of(by_seed(ev.seeds, ev.max_abs_diff)),
+        step_lengths=steps.results(),
+        kl_quiescent_active=PerSeed.of(by_seed(density.seeds, density.kl_quiescent)),
+        kl_uniform_active=PerSeed.of(by_seed(density.seeds, density.kl_uniform)),
+        total_variance=PerSeed.of(by_seed(density.seeds, density.total_variance)),
+    )
 
 
 @dataclass
@@ -157,11 +178,11 @@ class Fig1(Figure):
             "k": lambda ax: self._kde_panel(ax, self.pcs, "quiescent", "PC1", "PC2"),
         }
 
-    def results(self) -> dict:
+    def results(self) -> Fig1Results:
         return fig1_results(self.curves, self.ev, self.steps, self.density)
 
     def summary(self) -> str:
-        return summarize(self.results())
+        return summarize(self.results().to_json())
 
 
 def compute(settings: FigureSettings) -> Fig1:
@@ -182,37 +203,41 @@ def compute(settings: FigureSettings) -> Fig1:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = Fig1Results
 
-def check_fig1_trained(r: dict, p: Params) -> Verdict:
-    loss, err = r["final_test_loss"]["per_seed"], r["final_decode_error"]["per_seed"]
+
+def check_fig1_trained(r: Fig1Results, p: Params) -> Verdict:
+    loss, err = r.final_test_loss.per_seed, r.final_decode_error.per_seed
     ok = {s: loss[s] <= p["max_test_loss"] and err[s] <= p["max_decode_mse"] for s in loss}
-    return Verdict(all(ok.values()), f"loss {fmt(mean_of(r['final_test_loss']))}, MSE {fmt(mean_of(r['final_decode_error']))}",
+    return Verdict(all(ok.values()),
+                   f"loss {fmt(r.final_test_loss.seed_mean())}, MSE {fmt(r.final_decode_error.seed_mean())}",
                    {s: f"loss {fmt(loss[s])}, MSE {fmt(err[s])}" for s in loss})
 
 
-def check_fig1_low_dim(r: dict, p: Params) -> Verdict:
-    diff = r["ev_max_abs_diff"]["per_seed"]
-    ev10 = {s: v[-1] for s, v in r["ev_active"]["per_seed"].items()}
+def check_fig1_low_dim(r: Fig1Results, p: Params) -> Verdict:
+    diff = r.ev_max_abs_diff.per_seed
+    ev10 = {s: v[-1] for s, v in r.ev_active.per_seed.items()}
     mean_diff, mean_ev10 = float(np.mean(list(diff.values()))), float(np.mean(list(ev10.values())))
     return Verdict(mean_diff <= p["max_ev_difference"] and mean_ev10 >= p["min_ev_active_10"],
                    f"max |ΔEV| {fmt(mean_diff)}, EV_a(10) {fmt(mean_ev10)}",
                    {s: f"{fmt(diff[s])}, {fmt(ev10[s])}" for s in diff})
 
 
-def check_fig1_smooth(r: dict, p: Params) -> Verdict:
-    act, qui = r["step_lengths"]["active"], r["step_lengths"]["quiescent"]
-    seeds = act["p99"]["per_seed"]
-    jumps = {s: (qui["jump_fraction"]["per_seed"][s], act["jump_fraction"]["per_seed"][s]) for s in seeds}
-    p99 = {s: (qui["p99"]["per_seed"][s], act["p99"]["per_seed"][s]) for s in seeds}
+def check_fig1_smooth(r: Fig1Results, p: Params) -> Verdict:
+    act, qui = r.step_lengths.active, r.step_lengths.quiescent
+    seeds = act["p99"].per_seed
+    jumps = {s: (qui["jump_fraction"].per_seed[s], act["jump_fraction"].per_seed[s]) for s in seeds}
+    p99 = {s: (qui["p99"].per_seed[s], act["p99"].per_seed[s]) for s in seeds}
     ok = {s: A.smooth_as_active({"jump_fraction": jumps[s][0], "p99": p99[s][0]},
                                 {"jump_fraction": jumps[s][1], "p99": p99[s][1]}, **p) for s in seeds}
     return Verdict(all(ok.values()),
-                   f"steps > 0.2 m: quiescent {mean_of(qui['jump_fraction']):.2%} vs active "
-                   f"{mean_of(act['jump_fraction']):.2%}; p99 step: quiescent {fmt(mean_of(qui['p99']))} m vs active "
-                   f"{fmt(mean_of(act['p99']))} m",
+                   f"steps > 0.2 m: quiescent {qui['jump_fraction'].seed_mean():.2%} vs active "
+                   f"{act['jump_fraction'].seed_mean():.2%}; p99 step: quiescent {fmt(qui['p99'].seed_mean())} m vs "
+                   f"active {fmt(act['p99'].seed_mean())} m",
                    {s: f"jumps {jumps[s][0]:.2%}/{jumps[s][1]:.2%}, p99 {fmt(p99[s][0])}/{fmt(p99[s][1])} m"
                     for s in seeds})
 
 
 # claim id (data/claims.yaml) -> its check
-CHECKS: dict[str, Check] = {"fig1-trained": check_fig1_trained, "fig1-low-dim": check_fig1_low_dim, "fig1-smooth": check_fig1_smooth}
+CHECKS: dict[str, Check] = {"fig1-trained": check_fig1_trained, "fig1-low-dim": check_fig1_low_dim,
+                            "fig1-smooth": check_fig1_smooth}

@@ -13,11 +13,11 @@ import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, fmt, mean_of
+from ..claims import Check, Params, Verdict, fmt
 from ..config import AnalysisConfig
 from ..models import Network
-from .base import HD, Figure, FigureSettings, Model, Notebook, per_seed_and_mean
-from .runs import (DecodedRuns, Example, StepLengths, by_seed, decoded_runs, final_decode_errors,
+from .base import HD, Figure, FigureSettings, Model, Notebook, PerSeed, Results
+from .runs import (DecodedRuns, Example, StepLengthResults, StepLengths, by_seed, decoded_runs, final_decode_errors,
                    reactivation_example, seed_of, seeds_of, step_lengths_over_seeds, summarize)
 
 NOTEBOOK = Notebook("fig3_head_direction", (Model.of(HD, "noisy_unbiased", "U^σ"), Model.of(HD, "noisy_biased", "B^σ")))
@@ -63,19 +63,32 @@ def bearings_over_seeds(nets: list[Network], analysis: AnalysisConfig, bins: int
         runs)
 
 
-def fig3_results(b: BearingStats, steps: StepLengths, final_errors: dict[str, dict[int, float]]) -> dict:
+@dataclass
+class Fig3Results(Results):
+    """What results/fig3.json holds; the checks of Fig. 3's claims read it."""
+    step_lengths: StepLengthResults                 # decoded |Δθ| statistics of the U^σ runs, rad/step (fig3-smooth)
+    final_decode_error: dict[str, PerSeed[float]]   # condition -> final test decoding MSE, rad² (fig3-trained)
+    bearing_kl: PerSeed[float]                      # KL(quiescent ‖ active) of the bearing histograms, nats
+    bearing_kl_untrained: PerSeed[float]            # KL(untrained quiescent ‖ active), nats
+    histogram_edges: list[float]                    # (bins + 1,) bin edges over [−π, π), rad
+    histogram_active: PerSeed[list[float]]          # fraction of active bearings per bin (a)
+    histogram_quiescent: PerSeed[list[float]]       # fraction of quiescent bearings per bin (b)
+    histogram_untrained: PerSeed[list[float]]       # the same, untrained network in noisy quiescence
+
+
+def fig3_results(b: BearingStats, steps: StepLengths, final_errors: dict[str, dict[int, float]]) -> Fig3Results:
     """`final_errors`: condition -> per-seed final decoding MSE (rad²) of the HD networks checked by fig3-trained."""
     s = b.seeds
-    return {
-        "step_lengths": steps.results(),
-        "final_decode_error": {c: per_seed_and_mean(v) for c, v in final_errors.items()},
-        "bearing_kl": per_seed_and_mean(by_seed(s, b.kl)),
-        "bearing_kl_untrained": per_seed_and_mean(by_seed(s, b.kl_untrained)),
-        "histogram_edges": b.edges,
-        "histogram_active": per_seed_and_mean(by_seed(s, b.hist_active)),
-        "histogram_quiescent": per_seed_and_mean(by_seed(s, b.hist_quiescent)),
-        "histogram_untrained": per_seed_and_mean(by_seed(s, b.hist_untrained)),
-    }
+    return Fig3Results(
+        step_lengths=steps.results(),
+        final_decode_error={c: PerSeed.of(v) for c, v in final_errors.items()},
+        bearing_kl=PerSeed.of(by_seed(s, b.kl)),
+        bearing_kl_untrained=PerSeed.of(by_seed(s, b.kl_untrained)),
+        histogram_edges=b.edges.tolist(),
+        histogram_active=PerSeed.of(by_seed(s, b.hist_active)),
+        histogram_quiescent=PerSeed.of(by_seed(s, b.hist_quiescent)),
+        histogram_untrained=PerSeed.of(by_seed(s, b.hist_untrained)),
+    )
 
 
 
@@ -110,11 +123,11 @@ class Fig3(Figure):
             "d": lambda ax: self._pc_panel(ax, ex.pcs_quiescent, ex.quiescent, "quiescent", True),
         }
 
-    def results(self) -> dict:
+    def results(self) -> Fig3Results:
         return fig3_results(self.bearings, self.steps, self.final_errors)
 
     def summary(self) -> str:
-        return summarize(self.results())
+        return summarize(self.results().to_json())
 
 
 def compute(settings: FigureSettings) -> Fig3:
@@ -131,28 +144,32 @@ def compute(settings: FigureSettings) -> Fig3:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = Fig3Results
 
-def check_fig3_trained(r: dict, p: Params) -> Verdict:
-    err = r["final_decode_error"]
-    per = {f"{c} {s}": v for c in ("noisy_unbiased", "noisy_biased") for s, v in err[c]["per_seed"].items()}
+
+def check_fig3_trained(r: Fig3Results, p: Params) -> Verdict:
+    err = r.final_decode_error
+    per = {f"{c} {s}": v for c in ("noisy_unbiased", "noisy_biased") for s, v in err[c].per_seed.items()}
     return Verdict(all(v <= p["max_decode_mse"] for v in per.values()),
-                   f"unbiased {fmt(mean_of(err['noisy_unbiased']))}, biased {fmt(mean_of(err['noisy_biased']))} rad²",
+                   f"unbiased {fmt(err['noisy_unbiased'].seed_mean())}, "
+                   f"biased {fmt(err['noisy_biased'].seed_mean())} rad²",
                    {k: fmt(v) for k, v in per.items()})
 
 
-def check_fig3_smooth(r: dict, p: Params) -> Verdict:
-    act, qui = r["step_lengths"]["active"]["p99"], r["step_lengths"]["quiescent"]["p99"]
-    per = {s: (qui["per_seed"][s], act["per_seed"][s]) for s in act["per_seed"]}
+def check_fig3_smooth(r: Fig3Results, p: Params) -> Verdict:
+    act, qui = r.step_lengths.active["p99"], r.step_lengths.quiescent["p99"]
+    per = {s: (qui.per_seed[s], act.per_seed[s]) for s in act.per_seed}
     return Verdict(all(q <= p["max_p99_ratio"] * a for q, a in per.values()),
-                   f"p99 |Δθ|: quiescent {fmt(mean_of(qui))} vs active {fmt(mean_of(act))} rad/step",
+                   f"p99 |Δθ|: quiescent {fmt(qui.seed_mean())} vs active {fmt(act.seed_mean())} rad/step",
                    {s: f"{fmt(q)}/{fmt(a)}" for s, (q, a) in per.items()})
 
 
-def check_fig3_hd(r: dict, p: Params) -> Verdict:
-    trained, untrained = mean_of(r["bearing_kl"]), mean_of(r["bearing_kl_untrained"])
+def check_fig3_hd(r: Fig3Results, p: Params) -> Verdict:
+    trained, untrained = r.bearing_kl.seed_mean(), r.bearing_kl_untrained.seed_mean()
     return Verdict(trained <= p["max_mean_kl"], f"{fmt(trained)} (untrained network: {fmt(untrained)})",
-                   {s: fmt(v) for s, v in r["bearing_kl"]["per_seed"].items()})
+                   {s: fmt(v) for s, v in r.bearing_kl.per_seed.items()})
 
 
 # claim id (data/claims.yaml) -> its check
-CHECKS: dict[str, Check] = {"fig3-trained": check_fig3_trained, "fig3-smooth": check_fig3_smooth, "fig3-hd": check_fig3_hd}
+CHECKS: dict[str, Check] = {"fig3-trained": check_fig3_trained, "fig3-smooth": check_fig3_smooth,
+                            "fig3-hd": check_fig3_hd}

@@ -3,19 +3,33 @@ three quiescences, unbiased and biased, with their total variance and mean step 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
 from ..claims import Check
-from .base import SP_FOUR, Figure, FigureSettings, Notebook, per_seed_and_mean
+from .base import SP_FOUR, Figure, FigureSettings, Notebook, PerSeed, Results
 from .regimes import QUIESCENT_REGIMES, REGIME_TITLES, regime_runs
 
 NOTEBOOK = Notebook("figC3_noise_conditions", SP_FOUR)
 
 EXAMPLES_C3 = 5               # trajectories drawn per panel of Suppl. C.3
+
+
+@dataclass
+class RegimeSummary:
+    """Every quiescent run of one network in one regime, summarised per seed."""
+    total_variance: PerSeed[float]       # total variance of the decoded trajectories (no burn-in), m²
+    mean_step_distance: PerSeed[float]   # mean distance between consecutive decoded points, m/step
+
+
+@dataclass
+class FigC3Results(Results):
+    """What results/figC3.json holds (no claim is checked on it)."""
+    summary: dict[str, dict[str, RegimeSummary]]   # bias -> quiescent regime -> its runs summarised per seed
+    quiescent_noise_std: dict[str, float]          # regime -> per-step quiescent noise std used
+    examples_per_panel: int                        # trajectories drawn per panel
 
 
 @dataclass
@@ -29,11 +43,11 @@ class NoiseConditions(Figure):
     figure_kw: dict = field(default_factory=lambda: {"figsize": (P.FULL_WIDTH * 0.8, 3.2)})
     name = "figC3"
 
-    def results(self) -> dict[str, Any]:
-        return {"summary": {b: {r: {"total_variance": per_seed_and_mean(self.total_variance[b][r]),
-                                    "mean_step_distance": per_seed_and_mean(self.step_distance[b][r])}
-                                for r in QUIESCENT_REGIMES} for b in self.examples},
-                "quiescent_noise_std": self.noise_std, "examples_per_panel": EXAMPLES_C3}
+    def results(self) -> FigC3Results:
+        return FigC3Results({b: {r: RegimeSummary(PerSeed.of(self.total_variance[b][r]),
+                                                  PerSeed.of(self.step_distance[b][r]))
+                                 for r in QUIESCENT_REGIMES} for b in self.examples},
+                            self.noise_std, EXAMPLES_C3)
 
     def summary(self) -> str:
         lines = ["mean over seeds: total variance (m²), mean step distance (m/step)"]
@@ -76,8 +90,10 @@ def compute(settings: FigureSettings) -> NoiseConditions:
     return NoiseConditions(examples, tv, sd, stds)
 
 
+RESULTS = FigC3Results
+
 # claim id (data/claims.yaml) -> its check: none, C.3 shows trajectories only: no claim is measured on it
 CHECKS: dict[str, Check] = {}
 
 
-__all__ = ["EXAMPLES_C3", "NoiseConditions", "compute"]
+__all__ = ["EXAMPLES_C3", "RegimeSummary", "FigC3Results", "NoiseConditions", "compute"]

@@ -3,20 +3,36 @@ noisy-trained and noiseless-trained SP networks, unbiased and biased, every seed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
 from ..claims import Check, Params, Verdict, fmt
-from .base import SP_FOUR, Figure, FigureSettings, Notebook, share_beyond
+from .base import SP_FOUR, Figure, FigureSettings, Notebook, Results, share_beyond
 from .regimes import QUIESCENT_REGIMES, REGIMES, regime_runs
 
 NOTEBOOK = Notebook("figC4_step_distance", SP_FOUR)
 
 # The paper's axes, widened only if the data exceed them.
 STEP_DISTANCE_YLIM = {"unbiased": (0, 0.6), "biased": (0, 0.06)}
+
+
+@dataclass
+class PooledSteps:
+    """One network's trajectories in one regime: each trajectory's mean step distance per seed, and over all
+    seeds pooled."""
+    per_seed: dict[str, list[float]]   # seed -> mean step distance of each trajectory, m/step
+    median: float                      # median over every trajectory of every seed, m/step
+    mean: float                        # mean over the same, m/step
+
+
+@dataclass
+class FigC4Results(Results):
+    """What results/figC4.json holds; the check of C.4's claim reads it."""
+    step_distance: dict[str, dict[str, PooledSteps]]     # bias -> regime -> its trajectories' mean step distance
+    share_beyond_paper_axis: dict[str, dict[str, float]]  # bias -> regime -> share of trajectories above the axis
+    quiescent_noise_std: dict[str, float]                 # quiescent regime -> per-step quiescent noise std used
 
 
 @dataclass
@@ -31,21 +47,20 @@ class StepDistances(Figure):
     def pooled(self, bias: str, regime: str) -> np.ndarray:
         return np.concatenate(list(self.values[bias][regime].values()))
 
-    def results(self) -> dict[str, Any]:
-        return {"step_distance": {b: {r: {"per_seed": {str(s): v for s, v in per.items()},
-                                          "median": float(np.median(self.pooled(b, r))),
-                                          "mean": float(np.mean(self.pooled(b, r)))}
-                                      for r, per in regimes.items()} for b, regimes in self.values.items()},
-                "share_beyond_paper_axis": {b: {r: share_beyond(self.pooled(b, r), STEP_DISTANCE_YLIM[b]) for r in REGIMES}
-                                            for b in self.values},
-                "quiescent_noise_std": self.noise_std}
+    def results(self) -> FigC4Results:
+        return FigC4Results(
+            {b: {r: PooledSteps({str(s): v for s, v in per.items()}, float(np.median(self.pooled(b, r))),
+                                float(np.mean(self.pooled(b, r))))
+                 for r, per in regimes.items()} for b, regimes in self.values.items()},
+            {b: {r: share_beyond(self.pooled(b, r), STEP_DISTANCE_YLIM[b]) for r in REGIMES} for b in self.values},
+            self.noise_std)
 
     def summary(self) -> str:
         lines = ["median step distance (m/step), all seeds pooled:"]
         for b in self.values:
             lines.append(f"  {b:>8}: " + ", ".join(f"{r} {np.median(self.pooled(b, r)):.4f}" for r in REGIMES))
         lines.append("share of trajectories above the paper's axis (unbiased 0.6, biased 0.06 m/step):")
-        for b, shares in self.results()["share_beyond_paper_axis"].items():
+        for b, shares in self.results().share_beyond_paper_axis.items():
             lines.append(f"  {b:>8}: " + ", ".join(f"{r} {v:.1%}" for r, v in shares.items()))
         return "\n".join(lines)
 
@@ -83,9 +98,11 @@ def compute(settings: FigureSettings) -> StepDistances:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = FigC4Results
 
-def check_figC4_erratic(r: dict, p: Params) -> Verdict:
-    med = {b: (r["step_distance"][b]["DT noisy quiescent"]["median"], r["step_distance"][b]["NT quiescent"]["median"])
+
+def check_figC4_erratic(r: FigC4Results, p: Params) -> Verdict:
+    med = {b: (r.step_distance[b]["DT noisy quiescent"].median, r.step_distance[b]["NT quiescent"].median)
            for b in ("unbiased", "biased")}
     return Verdict(all(dt >= p["min_factor"] * nt for dt, nt in med.values()),
                    "; ".join(f"{b}: {fmt(dt)} vs NT {fmt(nt)} (×{dt / nt:.1f})" for b, (dt, nt) in med.items()))
@@ -95,4 +112,4 @@ def check_figC4_erratic(r: dict, p: Params) -> Verdict:
 CHECKS: dict[str, Check] = {"figC4-erratic": check_figC4_erratic}
 
 
-__all__ = ["STEP_DISTANCE_YLIM", "StepDistances", "compute"]
+__all__ = ["STEP_DISTANCE_YLIM", "PooledSteps", "FigC4Results", "StepDistances", "compute"]

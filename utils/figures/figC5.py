@@ -3,14 +3,13 @@ network, active and quiescent, and of an unbiased one, with their angular veloci
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, mean_of
-from .base import HD, Figure, FigureSettings, Model, Notebook, per_seed_and_mean, share_beyond
+from ..claims import Check, Params, Verdict
+from .base import HD, Figure, FigureSettings, Model, Notebook, PerSeed, Results, share_beyond
 
 NOTEBOOK = Notebook("figC5_hd_transitions", (Model.of(HD, "noisy_biased", "biased"), Model.of(HD, "noisy_unbiased", "unbiased")))
 
@@ -29,6 +28,16 @@ HD_TITLES = {"active_biased": "active, biased", "quiescent_biased": "quiescent, 
 
 
 @dataclass
+class FigC5Results(Results):
+    """What results/figC5.json holds; the check of C.5's claim reads it."""
+    angular_velocity_mean: dict[str, PerSeed[float]]     # run (`HD_RUNS`) -> mean angular velocity, rad/step
+    angular_velocity_sd: dict[str, PerSeed[float]]       # run -> sd of the per-step angular velocity, rad/step
+    share_beyond_paper_axis: dict[str, PerSeed[float]]   # run -> share of steps beyond the paper's axis (0–1)
+    example_steps: dict[str, int]                        # run -> steps of the drawn example trajectory
+    quiescent_noise_std: float                           # per-step quiescent noise std used
+
+
+@dataclass
 class HDTransitions(Figure):
     """Suppl. C.5: decoded bearings of counter-clockwise-biased (and unbiased) HD networks over time."""
     examples: dict[str, np.ndarray]                   # run -> (T,) decoded bearings of the first seed
@@ -41,13 +50,13 @@ class HDTransitions(Figure):
     def means(self, run: str) -> dict[int, float]:
         return {s: float(v.mean()) for s, v in self.velocity[run].items()}
 
-    def results(self) -> dict[str, Any]:
-        return {"angular_velocity_mean": {r: per_seed_and_mean(self.means(r)) for r in HD_RUNS},
-                "angular_velocity_sd": {r: per_seed_and_mean({s: float(v.std()) for s, v in self.velocity[r].items()})
-                                        for r in HD_RUNS},
-                "share_beyond_paper_axis": {r: per_seed_and_mean({s: share_beyond(v, ANGULAR_XLIM[r])
-                                                                  for s, v in self.velocity[r].items()}) for r in HD_RUNS},
-                "example_steps": {r: len(v) for r, v in self.examples.items()}, "quiescent_noise_std": self.noise_std}
+    def results(self) -> FigC5Results:
+        return FigC5Results(
+            {r: PerSeed.of(self.means(r)) for r in HD_RUNS},
+            {r: PerSeed.of({s: float(v.std()) for s, v in self.velocity[r].items()}) for r in HD_RUNS},
+            {r: PerSeed.of({s: share_beyond(v, ANGULAR_XLIM[r]) for s, v in self.velocity[r].items()})
+             for r in HD_RUNS},
+            {r: len(v) for r, v in self.examples.items()}, self.noise_std)
 
     def summary(self) -> str:
         lines = ["mean angular velocity (rad/step), per seed and mean (paper: quiescent biased ≈ +0.0151, "
@@ -114,10 +123,12 @@ def compute(settings: FigureSettings) -> HDTransitions:
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
 
+RESULTS = FigC5Results
 
-def check_figC5_ccw(r: dict, p: Params) -> Verdict:
-    biased = r["angular_velocity_mean"]["quiescent_biased"]["per_seed"]
-    unbiased = mean_of(r["angular_velocity_mean"]["quiescent_unbiased"])
+
+def check_figC5_ccw(r: FigC5Results, p: Params) -> Verdict:
+    biased = r.angular_velocity_mean["quiescent_biased"].per_seed
+    unbiased = r.angular_velocity_mean["quiescent_unbiased"].seed_mean()
     mean_biased = float(np.mean(list(biased.values())))
     ok = all(v > 0 for v in biased.values()) and abs(unbiased) < mean_biased / p["unbiased_divisor"]
     return Verdict(ok, f"biased {mean_biased:+.4f}, unbiased {unbiased:+.4f}",
@@ -128,4 +139,4 @@ def check_figC5_ccw(r: dict, p: Params) -> Verdict:
 CHECKS: dict[str, Check] = {"figC5-ccw": check_figC5_ccw}
 
 
-__all__ = ["HD_ACTIVE_EXAMPLE_STEPS", "HD_QUIESCENT_STEPS", "ANGULAR_XLIM", "HDTransitions", "compute"]
+__all__ = ["HD_ACTIVE_EXAMPLE_STEPS", "HD_QUIESCENT_STEPS", "ANGULAR_XLIM", "FigC5Results", "HDTransitions", "compute"]

@@ -17,7 +17,7 @@ from .. import analysis as A
 from ..cache import TrainedModel
 from ..config import AnalysisConfig
 from ..models import Network
-from .base import per_seed_and_mean
+from .base import PerSeed
 
 
 def seed_of(net: Network) -> int:
@@ -69,15 +69,24 @@ def total_variance_over_seeds(nets: list[Network], analysis: AnalysisConfig,
 
 
 @dataclass
+class StepLengthResults:
+    """`StepLengths` in a figure's results: per run, statistic of `analysis.step_statistics` (median, p99 and, SP
+    only, jump_fraction) -> its value per seed."""
+    active: dict[str, PerSeed[float]]      # statistic -> per seed: step length (m or rad per step), jump share (0–1)
+    quiescent: dict[str, PerSeed[float]]   # the same, of the quiescent runs
+
+
+@dataclass
 class StepLengths:
     """How decoded trajectories move, per seed: `analysis.step_statistics` of active and of quiescent runs."""
     seeds: list[int]
     active: list[dict[str, float]]
     quiescent: list[dict[str, float]]
 
-    def results(self) -> dict:
-        return {run: {stat: per_seed_and_mean(by_seed(self.seeds, [v[stat] for v in stats])) for stat in stats[0]}
-                for run, stats in (("active", self.active), ("quiescent", self.quiescent))}
+    def results(self) -> StepLengthResults:
+        def per_stat(stats: list[dict[str, float]]) -> dict[str, PerSeed[float]]:
+            return {stat: PerSeed.of(by_seed(self.seeds, [v[stat] for v in stats])) for stat in stats[0]}
+        return StepLengthResults(per_stat(self.active), per_stat(self.quiescent))
 
 
 def step_lengths_over_seeds(runs: list[DecodedRuns], circular: bool = False) -> StepLengths:
