@@ -34,6 +34,9 @@ figures: $(STAMP)  ## train what is missing, run every notebook, write the repor
 test: $(STAMP)  ## the whole test suite, notebooks included (smoke preset)
 	MPLBACKEND=Agg $(PY) -m pytest -q --durations=10
 
+check: $(STAMP)  ## the fast tier for the edit loop (under a minute): every test not marked slow, no training
+	MPLBACKEND=Agg $(PY) -m pytest -q -m "not slow"
+
 figure: $(STAMP)  ## a new figure that runs as written: make figure NAME=ext_my_figure (docs/layout.md)
 	@test -n "$(NAME)" || { echo "usage: make figure NAME=ext_my_figure"; exit 2; }
 	$(PY) -m utils new-figure $(NAME)

@@ -7,6 +7,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(1)  # the suite runs on 2 cores; one thread per test keeps timings stable
 
 
+def pytest_collection_modifyitems(items):
+    """A test on the session's trained smoke networks is slow by what it needs (the grid is trained first): the fast
+    tier (`make check`, `-m "not slow"`) never trains it."""
+    for item in items:
+        if "smoke_outputs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(1234)

@@ -166,9 +166,9 @@ def lab(tmp_path, smoke_outputs):
 
     nb = json.loads((ROOT / "notebooks" / "explore.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    source = "".join(cell["source"]).replace('preset = "laptop"', 'preset = "smoke"')
-    source = source.replace('outputs_dir = "../outputs"', f'outputs_dir = {str(smoke_outputs)!r}')
-    assert 'preset = "smoke"' in source and str(smoke_outputs) in source and "save = False" in source
+    source = "".join(cell["source"]).replace('"preset": "laptop"', '"preset": "smoke"')
+    source = source.replace('"outputs_dir": "../outputs"', f'"outputs_dir": {str(smoke_outputs)!r}')
+    assert '"preset": "smoke"' in source and str(smoke_outputs) in source and "save = False" in source
     cell["source"] = source
     root = tmp_path / "lab"
     root.mkdir()

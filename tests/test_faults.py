@@ -100,6 +100,7 @@ def cache(tmp_path_factory):
 
 # --- Kill mid-training ------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_batch_then_rerun_ends_bitwise_identical(tmp_path, cache):
     """A `python -m utils train` process killed at a random batch (after its first checkpoint, before its
     end), then run again, resumes from its last checkpoint and ends with the weights, final Adam state
@@ -371,6 +372,7 @@ def _waiters(lock: Path) -> int:
     return sum(1 for line in Path("/proc/locks").read_text().splitlines() if "->" in line and key in line)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs /proc/locks to see who waits")
 def test_two_processes_asking_for_one_model_train_it_once(tmp_path):
     """Both processes are made to wait on the model's lock (held here), then released together: one trains,
@@ -392,6 +394,7 @@ def test_two_processes_asking_for_one_model_train_it_once(tmp_path):
     assert not leftovers(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_lock_held_by_a_killed_process_is_released(tmp_path):
     """flock belongs to the open file: the OS drops it when its holder dies, so no stale lock blocks."""
     run_dir = tmp_path / "run"
@@ -515,6 +518,7 @@ def test_the_benchmark_rejects_bad_input_in_one_line(repeats, capsys):
     assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "error" in err, err
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     out = subprocess.run([sys.executable, "-m", "utils", "train-grid", "--preset", "smoke", "--jobs", "0",
                           "--outputs", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,

@@ -87,18 +87,21 @@ def test_no_module_grows_past_700_lines():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_and_writes_its_figure_and_results(name, smoke_outputs):
-    out_dir = smoke_outputs / "smoke" / "notebooks"
-    executed = N.execute_notebook(name, RunSettings("smoke", outputs_dir=str(smoke_outputs)), out_dir)
-    assert executed.exists()
-    figure = registry.notebook(name).figure
-    for ext in ("png", "pdf"):
-        assert (smoke_outputs / "smoke" / "figures" / f"{figure}.{ext}").stat().st_size > 1000
-    results = read_results(figure, "smoke", smoke_outputs)
-    assert results and results.preset == "smoke" and results.results
+def test_every_notebook_runs_through_the_figures_command_and_writes_its_figure_and_results(smoke_outputs):
+    """`figures` at smoke on the session's trained networks, two kernels at a time as on a 2-core machine: every
+    notebook executes and writes its executed copy, its composed figure and its results, in the run's set."""
+    run = RunSettings("smoke", outputs_dir=str(smoke_outputs), threads=1)
+    assert N.regenerate(run, jobs=2) == 0
+    for name in NOTEBOOKS:
+        assert (smoke_outputs / "smoke" / "notebooks" / f"{name}.ipynb").exists(), name
+        figure = registry.notebook(name).figure
+        for ext in ("png", "pdf"):
+            assert (smoke_outputs / "smoke" / "figures" / f"{figure}.{ext}").stat().st_size > 1000, (name, ext)
+        results = read_results(figure, "smoke", smoke_outputs)
+        assert results and results.preset == "smoke" and results.results, name
 
 
+@pytest.mark.slow
 def test_a_notebook_with_an_unknown_preset_fails_clearly(tmp_path):
     import papermill as pm
     run = RunSettings("smoke", outputs_dir=str(tmp_path)).to_parameter()
@@ -117,6 +120,7 @@ class _Unchecked:
         return self.parameter
 
 
+@pytest.mark.slow
 def test_a_notebook_without_run_settings_is_refused_before_it_writes_anywhere(tmp_path, monkeypatch):
     """A notebook whose parameters cell does not declare `run` would run on its own defaults and write into the
     default result set whatever the command line said (`figures --set recurrent_bias=false` once overwrote
@@ -135,6 +139,7 @@ def test_a_notebook_without_run_settings_is_refused_before_it_writes_anywhere(tm
     assert not (notebook_dir / "ran.txt").exists() and not (tmp_path / "executed").exists()
 
 
+@pytest.mark.slow
 def test_a_running_notebook_leaves_the_process_working_directory_alone(tmp_path, monkeypatch):
     """`figures` runs two notebooks in threads of one process: a chdir for one of them would send the other's
     relative paths (its outputs folder, its executed copy) somewhere else."""

@@ -120,6 +120,7 @@ def test_slurm_and_local_runners_share_one_cache_and_train_each_model_once(slurm
         assert len(starts) == 1, f"{run_dir} trained {len(starts)} times:\n" + "\n".join(starts)
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_a_failed_job_is_named_with_its_log_and_fails_the_command(slurm_env, tmp_path):
     """`cuda:99` passes the login node's checks and fails in every job, on any machine."""
