@@ -12,6 +12,7 @@ import pytest
 from matplotlib import font_manager
 from PIL import Image
 
+from utils.figures.base import save_figure, write_figure
 from utils import plotting as P
 
 RNG = np.random.default_rng(0)
@@ -166,11 +167,11 @@ def test_histogram_marks_mean(ax):
     assert f"{values.mean():+.4f}" in ax.get_title(loc="right")
 
 
-def test_savefig_writes_png_at_300_dpi_and_pdf(tmp_path):
+def test_save_figure_writes_png_at_300_dpi_and_pdf(tmp_path):
     fig, ax = P.panel_grid("ab", figsize=(3, 1.5))
     ax = fig.axes[0]
     ax.plot([0, 1], [0, 1])
-    png = P.savefig(fig, "fig1_b", tmp_path, "smoke")
+    png = save_figure(fig, tmp_path / "smoke" / "figures", "fig1_b")
     plt.close(fig)
     folder = tmp_path / "smoke" / "figures"
     assert png == folder / "fig1_b.png"
@@ -183,11 +184,11 @@ def test_savefig_writes_png_at_300_dpi_and_pdf(tmp_path):
         assert im.info["dpi"] == pytest.approx((300, 300), abs=0.5)
 
 
-def test_compose_figure_saves_figure_and_each_panel(tmp_path):
+def test_write_figure_saves_the_figure_and_each_panel(tmp_path):
     xy = random_walks(16, 30)
     panels = {"b": lambda ax: P.plot_trajectories(ax, xy, P.ACTIVE, every=4),
               "c": lambda ax: P.plot_polar_histogram(ax, RNG.uniform(-np.pi, np.pi, 500), P.QUIESCENT)}
-    fig = P.compose_figure(panels, "abc", "fig9", tmp_path, "smoke", polar=["c"], figsize=(5, 1.8))
+    fig = write_figure(panels, "abc", "fig9", tmp_path / "smoke" / "figures", polar=["c"], figsize=(5, 1.8))
     axes = {ax.get_label(): ax for ax in fig.axes}
     assert axes["c"].name == "polar" and not axes["a"].axison  # "a" has no drawer: blank, still lettered
     letters = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_fontweight() == "bold"]
@@ -198,4 +199,4 @@ def test_compose_figure_saves_figure_and_each_panel(tmp_path):
     with Image.open(tmp_path / "smoke" / "figures" / "fig9_c.png") as im:  # about its cell: 5/3 × 1.8 in
         assert im.size[1] < 1.8 * 300 + 20 and im.size[0] < 5 / 3 * 300 + 20
     with pytest.raises(ValueError):
-        P.compose_figure({"z": panels["b"]}, "ab", "bad", tmp_path, "smoke")
+        P.compose_figure({"z": panels["b"]}, "ab")

@@ -5,17 +5,16 @@ axes. A notebook builds a figure by naming its panels:
 
     panels = {"b": lambda ax: plot_loss_curves(ax, batches, loss, err),
               "d": lambda ax: plot_trajectories(ax, xy_active, ACTIVE), ...}
-    compose_figure(panels, "ab;cd", "fig1", outputs_dir, preset)
+    fig = compose_figure(panels, "ab;cd")
 
-which saves the composed figure as `fig1` and every panel on its own as `fig1_b`, `fig1_d`, ... from the
-same drawing code. Files go to `<outputs_dir>/<preset>/figures/<name>.{png,pdf}` (PNG at 300 dpi).
+and `draw_panel(panels["b"], size)` draws one of them on a figure of its own, from the same drawing code. This
+module only draws: `utils.figures.base` writes the figures (`<result set>/figures/<name>.{png,pdf}`, PNG at 300
+dpi).
 """
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -26,7 +25,6 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
-from .files import atomic_write
 from .tasks import wrap_angle
 
 # --- colours and labels (docs/methods.md §6) -------------------------------------------------------------------
@@ -370,26 +368,7 @@ def plot_histogram(ax: Axes, values, color, xlim=None, bins: int = 50, mark_mean
     return ax
 
 
-# --- figures and files ----------------------------------------------------------------------------------
-
-def figure_dir(outputs_dir, preset: str) -> Path:
-    return Path(outputs_dir) / preset / "figures"
-
-
-def savefig(fig: Figure, name: str, outputs_dir, preset: str) -> Path:
-    """Write `<outputs_dir>/<preset>/figures/<name>.png` (300 dpi) and `.pdf`; return the PNG path.
-
-    Each file is written atomically (`files.atomic_write`), so a reader never sees half a file. PDFs carry no
-    creation date, so re-running gives identical bytes.
-    """
-    if not name or os.sep in name or "/" in name:
-        raise ValueError(f"figure name must be a plain file stem, got {name!r}")
-    folder = figure_dir(outputs_dir, preset)
-    folder.mkdir(parents=True, exist_ok=True)
-    for ext, metadata in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
-        atomic_write(folder / f"{name}.{ext}", lambda f: fig.savefig(f, format=ext, dpi=DPI, metadata=metadata))
-    return folder / f"{name}.png"
-
+# --- figures ------------------------------------------------------------------------------------------------
 
 def panel_grid(layout, figsize=None, polar: Sequence[str] = (), pyplot: bool = True,
                **mosaic_kw) -> tuple[Figure, dict[str, Axes]]:
@@ -430,17 +409,13 @@ def label_panels(axes: Mapping[str, Axes] | Sequence[Axes], labels: Sequence[str
                 ha="left")
 
 
-def save_panel(draw: Callable[[Axes], object], name: str, outputs_dir, preset: str,
-               figsize=PANEL_SIZE, polar: bool = False) -> Path:
-    """Draw one panel on a fresh single-axes figure, save it as `name`, close it; return the PNG path."""
+def draw_panel(draw: Callable[[Axes], object], figsize=PANEL_SIZE, polar: bool = False) -> Figure:
+    """One panel drawn on a fresh single-axes figure of its own (left open: the caller saves and closes it)."""
     use_style()
     fig, ax = plt.subplots(figsize=figsize, layout="constrained",
                            subplot_kw={"projection": "polar"} if polar else None)
-    try:
-        draw(ax)
-        return savefig(fig, name, outputs_dir, preset)
-    finally:
-        plt.close(fig)
+    draw(ax)
+    return fig
 
 
 def colorbar_beside(ax: Axes, mappable, label: str, width: float = 0.06, pad: float = 0.06, ticks=None,
@@ -457,16 +432,10 @@ def colorbar_beside(ax: Axes, mappable, label: str, width: float = 0.06, pad: fl
     return cb
 
 
-def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name: str, outputs_dir, preset: str,
-                   figsize=None, polar: Sequence[str] = (), save_panels: bool = True,
-                   panel_sizes: Mapping[str, tuple[float, float]] | None = None, **mosaic_kw) -> Figure:
-    """Draw `panels` (mosaic key -> drawing function) into one figure, letter them, save it as `name`.
-
-    Mosaic keys without a drawing function (a schematic, say) are left blank but still lettered. With
-    `save_panels`, each panel is also drawn on its own and saved as `<name>_<key>`, at the size of its
-    cell in the composed figure unless `panel_sizes[key]` says otherwise. Returns the figure (left open,
-    for a notebook to display).
-    """
+def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, figsize=None,
+                   polar: Sequence[str] = (), **mosaic_kw) -> tuple[Figure, dict[str, Axes]]:
+    """Draw `panels` (mosaic key -> drawing function) into one figure and letter them; the figure (left open) and
+    its axes by key. Mosaic keys without a drawing function (a schematic, say) are left blank but still lettered."""
     unknown = set(panels) - set(_mosaic_keys(layout))
     if unknown:
         raise ValueError(f"panels {sorted(unknown)} are not in the layout {layout!r}")
@@ -477,12 +446,12 @@ def compose_figure(panels: Mapping[str, Callable[[Axes], object]], layout, name:
         else:
             ax.axis("off")
     label_panels(axes)
-    savefig(fig, name, outputs_dir, preset)
-    if save_panels:
-        sizes = {key: _cell_size(axes[key]) for key in panels} | dict(panel_sizes or {})
-        for key, draw in panels.items():
-            save_panel(draw, f"{name}_{key}", outputs_dir, preset, figsize=sizes[key], polar=key in polar)
-    return fig
+    return fig, axes
+
+
+def cell_sizes(axes: Mapping[str, Axes]) -> dict[str, tuple[float, float]]:
+    """Inches of each axes' mosaic cell: the size a panel drawn on its own gets, so it reads as in the figure."""
+    return {key: _cell_size(ax) for key, ax in axes.items()}
 
 
 def _cell_size(ax: Axes) -> tuple[float, float]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -25,7 +26,7 @@ from .. import config as C
 from ..settings import RunSettings
 from ..training import resolve_device
 from .. import plotting as P
-from ..files import atomic_write_text
+from ..files import atomic_write, atomic_write_text
 from ..cache import TrainedModel, get_model
 from ..models import Network
 
@@ -337,6 +338,38 @@ def read_results(name: str, result_set: str, outputs_dir: str | Path = "outputs"
     return Stored(d["figure"], d["preset"], d["variant"], d["seeds"], d["analysis"], results)
 
 
+def save_figure(fig, folder: Path, name: str) -> Path:
+    """Write `<folder>/<name>.png` (300 dpi) and `.pdf`; return the PNG path.
+
+    Each file is written atomically (`files.atomic_write`), so a reader never sees half a file. PDFs carry no
+    creation date and PNGs no software tag, so re-running gives identical bytes."""
+    if not name or os.sep in name or "/" in name:
+        raise ValueError(f"figure name must be a plain file stem, got {name!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for ext, metadata in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
+        atomic_write(folder / f"{name}.{ext}", lambda f: fig.savefig(f, format=ext, dpi=P.DPI, metadata=metadata))
+    return folder / f"{name}.png"
+
+
+def write_figure(panels: dict[str, Callable], layout, name: str, folder: Path, save_panels: bool = True,
+                 panel_sizes: dict[str, tuple[float, float]] | None = None, polar=(), **figure_kw):
+    """Compose `panels` (`plotting.compose_figure`), save the figure as `name` and, with `save_panels`, each panel
+    drawn on its own as `<name>_<key>` at the size of its cell (or `panel_sizes[key]`); the figure, left open."""
+    import matplotlib.pyplot as plt
+    fig, axes = P.compose_figure(panels, layout, polar=polar, **figure_kw)
+    save_figure(fig, folder, name)
+    if save_panels:
+        sizes = {k: v for k, v in P.cell_sizes(axes).items() if k in panels} | dict(panel_sizes or {})
+        for key, draw in panels.items():
+            single = P.draw_panel(draw, sizes[key], polar=key in polar)
+            try:
+                save_figure(single, folder, f"{name}_{key}")
+            finally:
+                plt.close(single)
+    return fig
+
+
 class Figure:
     """Base of every figure's result object. A subclass sets `name` (the composed figure's and results JSON's
     name), `layout` (a `plotting.panel_grid` mosaic) and `figure_kw` (size, ratios, ...), and defines
@@ -357,8 +390,7 @@ class Figure:
 
     def compose(self, settings: FigureSettings):
         """Draw and save the figure (`<name>.png/.pdf`, and `<name>_<key>` per panel); returns it open."""
-        return P.compose_figure(self.panels(), self.layout, self.name, settings.outputs_dir, settings.result_set,
-                                **self.figure_kw)
+        return write_figure(self.panels(), self.layout, self.name, settings.figures_dir, **self.figure_kw)
 
     def show(self, settings: FigureSettings):
         """Compose and save the figure, close it, and return the saved PNG for display: an executed notebook
