@@ -77,8 +77,8 @@ def test_missing_results_are_missing_not_passed(tmp_path):
     rows = report.evaluate_claims(RunSettings("smoke", outputs_dir=str(tmp_path)))
     assert {r["verdict"] for r in rows} == {"missing"}
     paper, theory = group_sizes()
-    assert report.summary_line(rows) == (f"0 passed, 0 failed, {paper} missing (theory predictions beyond the paper: "
-                                         f"0 passed, 0 failed, {theory} missing)")
+    assert report.summary_line(rows) == (f"0 passed, 0 failed, {paper} not run in this set (theory predictions "
+                                         f"beyond the paper: 0 passed, 0 failed, {theory} not run in this set)")
 
 
 def test_fig2_verdicts_follow_the_thresholds(tmp_path):
@@ -137,8 +137,8 @@ def test_report_files_are_written(tmp_path):
     assert report.main(RunSettings("smoke", outputs_dir=str(tmp_path))) == 0
     md = (tmp_path / "smoke" / "report.md").read_text()
     paper, theory = group_sizes()
-    summary = (f"3 passed, 0 failed, {paper - 3} missing (theory predictions beyond the paper: 0 passed, 0 failed, "
-               f"{theory} missing)")
+    summary = (f"3 passed, 0 failed, {paper - 3} not run in this set (theory predictions beyond the paper: 0 passed, "
+               f"0 failed, {theory} not run in this set)")
     assert "fig3-hd" in md and md.strip().endswith(summary)
     data = json.loads((tmp_path / "smoke" / "report.json").read_text())
     assert data["summary"] == summary
@@ -194,7 +194,7 @@ def test_variance_scale_is_reported_never_passed_or_failed(tmp_path):
     rows = report.evaluate_claims(RunSettings("smoke", outputs_dir=str(tmp_path)))
     row = next(r for r in rows if r["id"] == "fig2-variance-scale")
     assert row["verdict"] == "reported" and "2 of 4 within" in row["value"]
-    assert report.summary_line(rows).startswith(f"5 passed, 0 failed, {group_sizes()[0] - 5} missing; "
+    assert report.summary_line(rows).startswith(f"5 passed, 0 failed, {group_sizes()[0] - 5} not run in this set; "
                                                 "1 reported without a verdict")
     md = report.to_markdown(rows, "smoke")
     assert md.index("## Claims of the paper") < md.index("## Reported beside") < md.index("| [fig2-variance-scale]")
@@ -228,6 +228,29 @@ def test_show_claims_prints_the_figure_rows(tmp_path, capsys):
     assert [r["id"] for r in rows] == ["fig3-trained", "fig3-smooth", "fig3-hd"]
     out = capsys.readouterr().out
     assert "fig3-hd: PASSED" in out and "threshold: mean ≤ 0.1 nats" in out and "seed 1: 0.07" in out
+
+
+def test_a_trajectory_claim_on_networks_that_do_not_decode_is_not_applicable(tmp_path):
+    """laptop-as-released once passed fig1-smooth by comparing two jumpy runs of networks that cannot report their
+    position: where a network's decoding error exceeds the trained bound, the claim reads "not applicable"."""
+    jumpy = steps([0.16, 0.17], [0.2, 0.25], [0.004, 0.004], [0.01, 0.012])   # passes the step rule
+    write(tmp_path, "fig1", fig1_results(step_lengths=jumpy, final_decode_error=per_seed_and_mean({0: 0.3, 1: 0.19})))
+    row = rows_by_id(tmp_path)["fig1-smooth"]
+    assert row["verdict"] == "not applicable" and row["value"].startswith("untrained: decoding MSE > 0.02 m² on every seed")
+    assert "not applicable (untrained)" in report.summary_line(list(rows_by_id(tmp_path).values()))
+    # network by network: seed 1's network is untrained and not counted; seed 0's jumps decide
+    failing = steps([0.16, 0.17], [0.3, 0.2], [0.004, 0.004], [0.01, 0.012])   # seed 0: 0.3 > 1.5 × 0.16
+    write(tmp_path, "fig1", fig1_results(step_lengths=failing, final_decode_error=per_seed_and_mean({0: 0.01, 1: 0.19})))
+    row = rows_by_id(tmp_path)["fig1-smooth"]
+    assert row["verdict"] == "failed" and "not counted, decoding MSE > 0.02 m²: seed 1 (0.19 m²)" in row["value"]
+    assert row["per_seed"]["1"].startswith("not counted, untrained")
+    write(tmp_path, "fig1", fig1_results(step_lengths=jumpy, final_decode_error=per_seed_and_mean({0: 0.01, 1: 0.02})))
+    assert rows_by_id(tmp_path)["fig1-smooth"]["verdict"] == "passed"   # at the bound: trained
+    errors = {"noisy_unbiased": per_seed_and_mean({0: 0.5, 1: 0.3}), "noisy_biased": per_seed_and_mean({0: 0.05, 1: 0.06})}
+    write(tmp_path, "fig3", fig3_results(final_decode_error=errors))
+    rows = rows_by_id(tmp_path)
+    assert rows["fig3-smooth"]["verdict"] == "not applicable" and rows["fig3-trained"]["verdict"] == "failed"
+    assert rows["fig3-hd"]["verdict"] == "passed"   # a density claim: not a trajectory's
 
 
 def fig3_results(mean_kl=(0.05, 0.07), **fields) -> dict:
@@ -314,8 +337,8 @@ def test_a_check_that_raises_is_an_error_and_the_report_exits_non_zero(tmp_path,
 
     assert cli(["report", "--preset", "smoke", "--outputs", str(tmp_path)]) == 1
     paper, theory = group_sizes()
-    summary = (f"1 check error (fig3-hd); 2 passed, 0 failed, {paper - 3} missing "
-               f"(theory predictions beyond the paper: 0 passed, 0 failed, {theory} missing)")
+    summary = (f"1 check error (fig3-hd); 2 passed, 0 failed, {paper - 3} not run in this set "
+               f"(theory predictions beyond the paper: 0 passed, 0 failed, {theory} not run in this set)")
     assert summary in capsys.readouterr().out
     md = (tmp_path / "smoke" / "report.md").read_text()
     assert "ZeroDivisionError: division by zero" in md and "‼ error" in md and md.strip().endswith(summary)

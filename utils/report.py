@@ -5,8 +5,9 @@ checks of its claims beside its computation, `utils.claims`): a check takes the 
 and the claim's `params` (every number it compares against, read from the YAML) and returns a `Verdict`. The
 report's threshold sentence is the claim's `threshold` template filled in with the same `params`.
 
-A claim whose figure has not been run is `missing`, never passed; a check that raises is an `error` of the
-report (a bug, or results it cannot read), never missing, and makes `main` exit non-zero.
+A claim whose figure has not been run is `missing` ("not run in this set"), never passed; a trajectory claim on
+networks that do not decode is `not applicable`; a check that raises is an `error` of the report (a bug, or
+results it cannot read), never missing, and makes `main` exit non-zero.
 """
 from __future__ import annotations
 
@@ -93,6 +94,9 @@ def _verdict_row(claim: dict[str, Any], stored: Stored | None) -> dict[str, Any]
     # is wrong until someone looks, which "missing" (a figure not run yet) would hide.
     except Exception as err:
         return row | {"verdict": "error", "value": " ".join(f"{type(err).__name__}: {err}".split()), "per_seed": {}}
+    if v.not_applicable:   # e.g. a trajectory claim on networks that do not decode
+        return row | {"verdict": "not applicable", "value": f"{v.not_applicable}; measured: {v.value}",
+                      "per_seed": v.per_seed}
     verdict = "reported" if v.passed is None else "passed" if v.passed else "failed"
     return row | {"verdict": verdict, "value": v.value, "per_seed": v.per_seed}
 
@@ -118,8 +122,10 @@ def group_of(row: dict) -> str:
 
 
 def _counts(rows: list[dict]) -> str:
-    n = {k: sum(r["verdict"] == k for r in rows) for k in ("passed", "failed", "missing")}
-    return f"{n['passed']} passed, {n['failed']} failed" + (f", {n['missing']} missing" if n["missing"] else "")
+    n = {k: sum(r["verdict"] == k for r in rows) for k in ("passed", "failed", "not applicable", "missing")}
+    return (f"{n['passed']} passed, {n['failed']} failed"
+            + (f", {n['not applicable']} not applicable (untrained)" if n["not applicable"] else "")
+            + (f", {n['missing']} not run in this set" if n["missing"] else ""))
 
 
 def summary_line(rows: list[dict]) -> str:
@@ -146,8 +152,8 @@ def to_markdown(rows: list[dict], preset: str, variant: str = "default", shown: 
     model = "" if variant == "default" else f", model {variant}"
     lines = [f"# Reproduction report — `{preset}` preset{model}"]
     # Text marks, not emoji: they read where no colour-emoji font is installed.
-    mark = {"passed": "✓ passed", "failed": "✗ failed", "missing": "– missing", "reported": "· reported",
-            "error": "‼ error"}
+    mark = {"passed": "✓ passed", "failed": "✗ failed", "missing": "– not run in this set", "reported": "· reported",
+            "not applicable": "○ not applicable", "error": "‼ error"}
     for group, title in GROUPS.items():
         members = [r for r in rows if group_of(r) == group]
         if not members:
@@ -166,8 +172,13 @@ def to_markdown(rows: list[dict], preset: str, variant: str = "default", shown: 
 _PAGE_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;line-height:1.45}"
                "table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.5em}"
                "th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}th{background:#f3f3f3}"
-               ".passed{background:#dff3df}.failed{background:#f8dada}.missing{background:#eee}"
+               ".passed{background:#dff3df}.failed{background:#f8dada}.missing,.not-applicable{background:#eee}"
                ".reported{background:#e3ecf8}.error{background:#f6c38b}td.verdict{font-weight:bold;white-space:nowrap}")
+
+
+# How a verdict reads on a page: a claim of a figure this set did not run is not a failure.
+VERDICT_WORDS = {"passed": "passed", "failed": "failed", "missing": "not run in this set", "reported": "reported",
+                 "not applicable": "not applicable", "error": "error"}
 
 
 def to_html(rows: list[dict], title: str = "Reproduction report", shown: set[str] | None = None) -> str:
@@ -182,10 +193,10 @@ def to_html(rows: list[dict], title: str = "Reproduction report", shown: set[str
     parts = []
     for group, group_title in GROUPS.items():
         body = "".join(
-            f"<tr id='{html.escape(r['id'])}' class='{r['verdict']}'><td>{claim(r)}</td>"
+            f"<tr id='{html.escape(r['id'])}' class='{r['verdict'].replace(' ', '-')}'><td>{claim(r)}</td>"
             f"<td>{html.escape(r['statement'])}</td><td>{html.escape(r['value'])}</td>"
             f"<td>{'<br>'.join(html.escape(f'{s}: {v}') for s, v in r['per_seed'].items())}</td>"
-            f"<td>{html.escape(r['threshold'])}</td><td class='verdict'>{r['verdict']}</td></tr>"
+            f"<td>{html.escape(r['threshold'])}</td><td class='verdict'>{VERDICT_WORDS[r['verdict']]}</td></tr>"
             for r in rows if group_of(r) == group)
         if body:
             parts.append(f"<h2>{html.escape(group_title)}</h2><table>{head}{body}</table>")

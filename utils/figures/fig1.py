@@ -15,7 +15,7 @@ import numpy as np
 from .. import analysis as A
 from .. import plotting as P
 from ..cache import TrainedModel
-from ..claims import Check, Params, Verdict, fmt
+from ..claims import Check, Params, Verdict, fmt, on_trained, untrained
 from ..config import AnalysisConfig
 from ..models import Network
 from .base import SP, Figure, FigureSettings, Model, Notebook, PerSeed, Results
@@ -228,14 +228,15 @@ def check_fig1_smooth(r: Fig1Results, p: Params) -> Verdict:
     seeds = act["p99"].per_seed
     jumps = {s: (qui["jump_fraction"].per_seed[s], act["jump_fraction"].per_seed[s]) for s in seeds}
     p99 = {s: (qui["p99"].per_seed[s], act["p99"].per_seed[s]) for s in seeds}
+    rule = {k: p[k] for k in ("max_jump_ratio", "jump_margin", "max_p99_ratio")}
     ok = {s: A.smooth_as_active({"jump_fraction": jumps[s][0], "p99": p99[s][0]},
-                                {"jump_fraction": jumps[s][1], "p99": p99[s][1]}, **p) for s in seeds}
-    return Verdict(all(ok.values()),
-                   f"steps > 0.2 m: quiescent {qui['jump_fraction'].seed_mean():.2%} vs active "
-                   f"{act['jump_fraction'].seed_mean():.2%}; p99 step: quiescent {fmt(qui['p99'].seed_mean())} m vs "
-                   f"active {fmt(act['p99'].seed_mean())} m",
-                   {s: f"jumps {jumps[s][0]:.2%}/{jumps[s][1]:.2%}, p99 {fmt(p99[s][0])}/{fmt(p99[s][1])} m"
-                    for s in seeds})
+                                {"jump_fraction": jumps[s][1], "p99": p99[s][1]}, **rule) for s in seeds}
+    return on_trained(ok, f"steps > 0.2 m: quiescent {qui['jump_fraction'].seed_mean():.2%} vs active "
+                          f"{act['jump_fraction'].seed_mean():.2%}; p99 step: quiescent {fmt(qui['p99'].seed_mean())} "
+                          f"m vs active {fmt(act['p99'].seed_mean())} m",
+                      {s: f"jumps {jumps[s][0]:.2%}/{jumps[s][1]:.2%}, p99 {fmt(p99[s][0])}/{fmt(p99[s][1])} m"
+                       for s in seeds},
+                      untrained(r.final_decode_error.per_seed, p["max_decode_mse"]), p["max_decode_mse"], "m²")
 
 
 # claim id (data/claims.yaml) -> its check
