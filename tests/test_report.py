@@ -403,6 +403,51 @@ def test_a_bar_inside_a_claim_is_escaped_so_the_verdict_keeps_its_column():
     assert rows and all(n == width for _, n, width in rows)
 
 
+def _gfm_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Each table as GitHub shows it (markdown-it's GFM table rule): its header cells and its rows' cells. A row
+    with an unescaped `|` keeps the header's width, its last cells shifted: the verdict falls out of its column."""
+    from markdown_it import MarkdownIt
+    tables, header, rows, row = [], None, None, None
+    for tok in MarkdownIt("commonmark").enable("table").parse(text):
+        if tok.type == "table_open":
+            header, rows = [], []
+        elif tok.type == "tr_open":
+            row = []
+        elif tok.type == "inline" and row is not None:
+            row.append(tok.content)
+        elif tok.type == "tr_close":
+            (rows.append(row) if header else header.extend(row)) if rows is not None else None
+            row = None
+        elif tok.type == "table_close":
+            tables.append((header, rows))
+            rows = None
+    return tables
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "outputs").glob("*/report.md")))
+def test_github_shows_every_verdict_of_a_committed_report_in_its_column(path):
+    tables = _gfm_tables((ROOT / path).read_text())
+    assert tables
+    for header, rows in tables:
+        assert header[-1] == "verdict"
+        lost = [r[0] for r in rows if r[-1] not in report.MARKS.values()]
+        assert not lost, f"{path}: rows whose verdict GitHub does not show in its column: {lost[:5]}"
+
+
+def test_the_gfm_reading_sees_an_unescaped_bar():
+    text = "| claim | value | verdict |\n|---|---|---|\n| a | max \\|ΔKL\\| 0.4 | ✓ passed |\n| b | max |ΔKL| 0.4 | ✗ failed |\n"
+    (_, rows), = _gfm_tables(text)
+    assert rows[0] == ["a", "max |ΔKL| 0.4", "✓ passed"] and rows[1][-1] != "✗ failed"   # shifted out
+
+
+def test_a_report_links_the_executed_notebook_of_each_figure_it_drew():
+    rows = [{"id": "fig1-trained", "figure": "fig1", "statement": "s", "value": "v", "per_seed": {}, "threshold": "t",
+             "seeds": [0], "verdict": "passed"}]
+    md = report.to_markdown(rows, "smoke", shown={"fig1", "ext_score"})
+    assert "[fig1](notebooks/fig1_spatial_reactivation.ipynb) · [ext_score](notebooks/ext_score.ipynb)" in md
+    assert "fig2_biased_and_kl" not in md and "[index.html](index.html)" in md
+
+
 @pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix() for p in [*(ROOT / "outputs").glob("*/report.md"),
                                                                                 ROOT / "README.md", ROOT / "docs" / "results.md"]))
 def test_every_committed_table_row_has_its_header_s_cells(path):

@@ -147,13 +147,21 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+# How a verdict reads in report.md (text marks, not emoji: they read where no colour-emoji font is installed).
+MARKS = {"passed": "✓ passed", "failed": "✗ failed", "missing": "– not run in this set", "reported": "· reported",
+         "not applicable": "○ not applicable", "error": "‼ error"}
+
+
 def to_markdown(rows: list[dict], preset: str, variant: str = "default", shown: set[str] | None = None) -> str:
     """The report as markdown; each claim links to its figure's PNG where it was drawn (`shown`; None: all)."""
     model = "" if variant == "default" else f", model {variant}"
     lines = [f"# Reproduction report — `{preset}` preset{model}"]
-    # Text marks, not emoji: they read where no colour-emoji font is installed.
-    mark = {"passed": "✓ passed", "failed": "✗ failed", "missing": "– not run in this set", "reported": "· reported",
-            "not applicable": "○ not applicable", "error": "‼ error"}
+    notebooks = [(row.figure, row.name) for row in registry.NOTEBOOKS.values() if shown is None or row.figure in shown]
+    if notebooks:   # GitHub renders an .ipynb; it shows index.html as source
+        lines += ["", "The executed notebooks (figure, code and numbers; GitHub renders them): "
+                  + " · ".join(f"[{figure}](notebooks/{name}.ipynb)" for figure, name in notebooks)
+                  + ". The same as a web page: [index.html](index.html)."]
+    mark = MARKS
     for group, title in GROUPS.items():
         members = [r for r in rows if group_of(r) == group]
         if not members:
