@@ -224,8 +224,9 @@ def plot_kde_map(ax: Axes, density, extent, cmap: str = KDE_CMAP, vmin=None, vma
     `density[i, j]` is the density at y_i, x_j (rows = y, as from `np.meshgrid(x, y)`); `extent` is
     (x_min, x_max, y_min, y_max). Transpose a grid built with `np.mgrid` / `indexing="ij"` first.
     """
-    im = ax.imshow(np.asarray(density), origin="lower", extent=extent, cmap=cmap, vmin=vmin, vmax=vmax,
-                   aspect=aspect, interpolation="nearest")
+    # A density is never negative: from 0, so that maps given one `vmax` share one colour scale (and one bar).
+    im = ax.imshow(np.asarray(density), origin="lower", extent=extent, cmap=cmap, vmin=0 if vmin is None else vmin,
+                   vmax=vmax, aspect=aspect, interpolation="nearest")
     if colorbar:
         cb = ax.figure.colorbar(im, ax=ax, label=label, fraction=0.046, pad=0.03)
         cb.outline.set_visible(False)
@@ -393,8 +394,8 @@ def panel_grid(layout, figsize=None, polar: Sequence[str] = (), pyplot: bool = T
 
 
 def label_panels(axes: Mapping[str, Axes] | Sequence[Axes], labels: Sequence[str] | None = None,
-                 dx: float = -18, dy: float = 4) -> None:
-    """Bold panel letters just above the top-left corner of each axes (offset in points).
+                 dx: float = -18, dy: float = 6) -> None:
+    """Bold panel letters above the top-left corner of each axes (offset in points; 6 pt clears the top y tick label).
 
     With a dict the letters default to its keys; with a list, to a, b, c, ...
     """
@@ -416,6 +417,12 @@ def draw_panel(draw: Callable[[Axes], object], figsize=PANEL_SIZE, polar: bool =
                            subplot_kw={"projection": "polar"} if polar else None)
     draw(ax)
     return fig
+
+
+def legend_beside(ax: Axes, **kw):
+    """The legend outside the axes, at the right of its top: never over the data, whatever the data do."""
+    return ax.legend(**({"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0, "frameon": False}
+                        | kw))
 
 
 def colorbar_beside(ax: Axes, mappable, label: str, width: float = 0.06, pad: float = 0.06, ticks=None,

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -25,6 +26,7 @@ import numpy as np
 from .. import config as C
 from ..settings import RunSettings
 from ..training import resolve_device
+from .. import legibility
 from .. import plotting as P
 from ..files import atomic_write, atomic_write_text
 from ..cache import TrainedModel, get_model
@@ -358,6 +360,8 @@ def write_figure(panels: dict[str, Callable], layout, name: str, folder: Path, s
     drawn on its own as `<name>_<key>` at the size of its cell (or `panel_sizes[key]`); the figure, left open."""
     import matplotlib.pyplot as plt
     fig, axes = P.compose_figure(panels, layout, polar=polar, **figure_kw)
+    for problem in legibility.problems(fig):   # in the executed notebook, and a failure of the test suite
+        warnings.warn(f"{name}: {problem}", legibility.LegibilityWarning, stacklevel=2)
     save_figure(fig, folder, name)
     if save_panels:
         sizes = {k: v for k, v in P.cell_sizes(axes).items() if k in panels} | dict(panel_sizes or {})

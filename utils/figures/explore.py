@@ -92,20 +92,22 @@ class ExploreView(Figure):
                 f"{self.kl:.3f} nats")
 
     def panels(self) -> dict[str, Callable[[Axes], Any]]:
-        title = f"quiescent, ×{self.noise_scale:.3g} noise"
+        title = f"quiescent ×{self.noise_scale:.3g}"
         every = max(1, len(self.active) // 25)
         if self.spatial:
             maps = [A.kde_map(x, self.extent, self.kde_grid) for x in (self.active, self.quiescent)]
             vmax = max(m.max() for m in maps)
 
-            def kde(ax, m, t):
+            def kde(ax, m, t, colorbar=False):
                 P.plot_kde_map(ax, m, self.extent, vmax=vmax)
                 ax.axis("off")
                 ax.set_title(t)
+                if colorbar:   # one scale for both maps
+                    P.colorbar_beside(ax, ax.images[0], "density")
             return {"a": lambda ax: P.plot_trajectories(ax, self.active, P.ACTIVE, every=every).set(title="active"),
                     "b": lambda ax: P.plot_trajectories(ax, self.quiescent, P.QUIESCENT, every=every).set(title=title),
                     "c": lambda ax: kde(ax, maps[0], "active KDE"),
-                    "d": lambda ax: kde(ax, maps[1], f"quiescent KDE\nKL {self.kl:.2f} nats")}
+                    "d": lambda ax: kde(ax, maps[1], f"quiescent KDE\nKL {self.kl:.2f} nats", colorbar=True)}
         theta = circle_grid()
         dens = [vonmises_kde(x) for x in (self.active, self.quiescent)]
 

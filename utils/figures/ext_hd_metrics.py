@@ -112,7 +112,8 @@ class HDMetrics(Figure):
             ax.plot(theta, d, color=color, ls=ls, lw=0.8, label=P.tex(label))
         ax.axhline(1 / (2 * np.pi), color="black", lw=0.5, ls=(0, (1, 2)), label=r"$\mathcal{U}$")
         P.bearing_density_axes(ax).set_yscale("log")
-        ax.set_ylim(1e-3, max(2.0, max(float(d.max()) for d in self.densities.values()) * 1.5))
+        # Room below 1e-3 for the key: the densities stay above it, the key below them.
+        ax.set_ylim(1e-5, max(2.0, max(float(d.max()) for d in self.densities.values()) * 1.5))
         ax.set_title(f"{kind}, seed {self.seeds[0]}")
         ax.legend(fontsize=5, ncol=3, loc="lower center", handlelength=1.5, columnspacing=0.8)
 

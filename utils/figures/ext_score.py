@@ -55,8 +55,9 @@ class ScoreResults(Results):
 class Score(Figure):
     """ext_score: label ('SP U^σ', 'SP U', 'SP R^σ', 'HD …') -> seed -> `ScoreAlignment`."""
     name: ClassVar[str] = "ext_score"
-    layout: ClassVar[str] = "abc;def"
-    figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 3.6)}
+    # Two columns, each panel's key beside it (inside, the keys covered data; three columns left no room for them).
+    layout: ClassVar[str] = "ab;cd;ef"
+    figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 5.4)}
 
     k: int
     ks: tuple
@@ -113,7 +114,7 @@ class Score(Figure):
             ax.set_xlabel("cos(drift, score)")
             ax.set_ylabel("density")
             ax.set_title(f"{task}, top {self.k} PCs")
-            ax.legend(loc="upper left", fontsize=5)
+            P.legend_beside(ax, fontsize=5)
         return draw
 
     def _cosine_by_k(self, ax: Axes) -> None:
@@ -127,7 +128,7 @@ class Score(Figure):
         ax.set_xticks(list(self.ks))
         ax.set_xlabel("PCs k")
         ax.set_ylabel("median cos(drift, score)")
-        ax.legend(fontsize=5, ncol=2, loc="lower left")
+        P.legend_beside(ax, fontsize=5)
 
     def _scatter(self, label: str) -> Callable[[Axes], None]:
         def draw(ax):
@@ -145,7 +146,7 @@ class Score(Figure):
             ax.set_xlabel("score, PC1")
             ax.set_ylabel("drift, PC1")
             ax.set_title(f"{P.tex(label)}, seed {next(iter(self.alignments[label]))}")
-            ax.legend(fontsize=5, loc="upper left")
+            P.legend_beside(ax, fontsize=5)
         return draw
 
     def _slopes(self, ax: Axes) -> None:
@@ -164,13 +165,14 @@ class Score(Figure):
         slopes = [a.slope for v in self.alignments.values() for a in v.values()]
         # Room above the largest slope (a point on the frame is cut in half) and below zero if none is negative.
         ax.set_ylim(bottom=-linthresh if min(slopes) >= 0 else None, top=max(max(slopes), linthresh) * 10)
-        ax.set_xticks(np.arange(len(labels)), [P.tex(lab) for lab in labels], rotation=45, ha="right")
+        ax.set_xticks(np.arange(len(labels)), [P.tex(lab) for lab in labels], rotation=60, ha="right",
+                      rotation_mode="anchor")
         ax.set_ylabel("slope of drift on score")
-        # The key inside the panel, below the points, not in a title line that reaches the panel letter.
+        # The key beside the panel: inside, it covered points; in a title line it reached the panel letter.
         ax.legend(handles=[Line2D([], [], color=P.THEORY, lw=1, label=r"theory $\sigma^2\Delta t$"),
                            Line2D([], [], color=P.THEORY, lw=0.6, ls=":",
                                   label=r"equilibrium $\frac{1}{2}\sigma^2\Delta t$")],
-                  fontsize=5, loc="lower right", frameon=False)
+                  fontsize=5, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
 
 
 def compute(settings: FigureSettings, k: int = SCORE_PCS, n_eval: int = SCORE_EVAL, ks=SCORE_KS) -> Score:

@@ -102,7 +102,7 @@ class TrainingNoise(Figure):
                 ax.scatter(np.full(len(v), i), v, s=6, color=color, zorder=3, linewidths=0)
                 ax.plot([i - 0.25, i + 0.25], [np.nanmean(v)] * 2, color="black", lw=1)
             ax.set_xticks(range(len(labels)), [("U[0,1)·0.01" if k == "uniform" else k) for k in labels],
-                          rotation=30, ha="right")
+                          rotation=50, ha="right", rotation_mode="anchor")
             ax.set_xlabel(r"training noise $\sigma^2\Delta t$")
             ax.set_ylabel(ylabel)
             if log:

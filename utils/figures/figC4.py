@@ -75,7 +75,8 @@ class StepDistances(Figure):
         def panel(bias):
             def draw(ax):
                 P.plot_boxes(ax, {r: self.pooled(bias, r) for r in REGIMES}, colors=colors, ylim=self.ylim(bias),
-                             ylabel="mean step distance (m)", rotation=30)
+                             ylabel="mean step distance (m)", rotation=50)
+                ax.set_xlabel("NT: noisy-trained, DT: noiseless-trained", fontsize=5)
                 ax.set_title(bias)
                 top = STEP_DISTANCE_YLIM[bias][1]
                 if self.ylim(bias)[1] > top:  # the axis was widened: mark the paper's limit

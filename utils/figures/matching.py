@@ -34,8 +34,9 @@ MATCHING_KL = {
     "uniform_vs_biased": ("uniform", "B_a"),
     "random_vs_biased": ("random", "B_a"),
 }
-_KL_SYMBOL = {"U_q": "U_q", "B_q": "B_q", "uniform": r"\mathcal{U}", "random": r"R^\sigma", "U_a": "U_a",
-              "B_a": "B_a"}
+# The notation of Fig. 2: the noisy networks are U^σ and B^σ; _q quiescent, _a active.
+_KL_SYMBOL = {"U_q": r"U^\sigma_q", "B_q": r"B^\sigma_q", "uniform": r"\mathcal{U}", "random": r"R^\sigma",
+              "U_a": r"U^\sigma_a", "B_a": r"B^\sigma_a"}
 KL_LABELS = {k: rf"${_KL_SYMBOL[q]}\,\Vert\,{_KL_SYMBOL[p]}$" for k, (q, p) in MATCHING_KL.items()}
 OWN_KL = ("unbiased", "biased")
 
@@ -108,12 +109,14 @@ class Matching(Figure):
 
     def panels(self) -> dict:
         out = {}
+        # one colour scale for the four maps, so that they compare; its bar beside the last
+        vmax = max(float(np.max(m)) for ex in self.examples.values() for m in (ex.active_map, ex.quiescent_map))
         for row, keys in (("unbiased", "abcd"), ("biased", "efgh")):
-            ex, tag = self.examples[row], "U" if row == "unbiased" else "B"
+            ex, tag = self.examples[row], r"$U^\sigma$" if row == "unbiased" else r"$B^\sigma$"
             out[keys[0]] = _traj_panel(ex.active, P.ACTIVE, 8, f"{tag} active")
             out[keys[1]] = _traj_panel(ex.quiescent, P.QUIESCENT, 4, f"{tag} quiescent")
-            out[keys[2]] = _map_panel(ex.active_map, self.extent, f"{tag} active KDE")
-            out[keys[3]] = _map_panel(ex.quiescent_map, self.extent, f"{tag} quiescent KDE")
+            out[keys[2]] = _map_panel(ex.active_map, self.extent, f"{tag} active KDE", vmax)
+            out[keys[3]] = _map_panel(ex.quiescent_map, self.extent, f"{tag} quiescent KDE", vmax, colorbar=True)
         out["i"] = lambda ax: plot_kl_bars(ax, self.kl)
         return out
 
@@ -125,11 +128,13 @@ def _traj_panel(xy, color, every, title):
     return draw
 
 
-def _map_panel(density, extent, title):
+def _map_panel(density, extent, title, vmax, colorbar=False):
     def draw(ax):
-        P.plot_kde_map(ax, density, extent)
+        P.plot_kde_map(ax, density, extent, vmax=vmax)
         ax.axis("off")  # the map fills the box
         ax.set_title(title)
+        if colorbar:
+            P.colorbar_beside(ax, ax.images[0], "density (all four maps)")
     return draw
 
 

@@ -75,12 +75,14 @@ class Conditions(Figure):
         counts = np.array([[sum(v[k][s][c] for s in v[k]) for c in columns] for k in labels], float)
         n = np.array([[len(v[k])] * len(columns) for k in labels], float)
         cmap = ListedColormap(["#f4c7c3", "#fce8b2", "#b7e1cd"])
-        ax.imshow(np.where(counts == n, 2, np.where(counts > 0, 1, 0)), cmap=cmap, vmin=0, vmax=2, aspect="auto")
+        im = ax.imshow(np.where(counts == n, 2, np.where(counts > 0, 1, 0)), cmap=cmap, vmin=0, vmax=2, aspect="auto")
+        P.colorbar_beside(ax, im, "seeds meeting it", width=0.04, ticks=[1 / 3, 1, 5 / 3],
+                          tick_labels=["none", "some", "all"])
         for i in range(len(labels)):
             for j in range(len(columns)):
                 ax.text(j, i, f"{int(counts[i, j])}/{int(n[i, j])}", ha="center", va="center", fontsize=5)
         ax.set_xticks(range(len(columns)), ["trained", "smooth", "stationary", "biased\n(fig2 rule)", "all four"],
-                      fontsize=5)
+                      fontsize=5, rotation=40, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(len(labels)), labels, fontsize=5)
         ax.axhline(sum(k in TRAINED_ROWS for k in labels) - 0.5, color="black", lw=0.6)
         ax.tick_params(length=0)
@@ -104,7 +106,7 @@ class Conditions(Figure):
     def _stationary(self, ax: Axes) -> None:
         """b: unbiased late KL minus KL(𝒰 ‖ active) per seed; the bound 0.1 dashed."""
         self._dots(ax, lambda r: r.kl_late - r.kl_uniform,
-                   r"KL(late ‖ active) − KL($\mathcal{U}$ ‖ active), nats", "unbiased (dashed: bound)")
+                   r"KL(late ‖ active) − KL($\mathcal{U}$ ‖ active), nats", "unbiased\n(dashed: bound)")
         ax.axvline(self.rule.kl_margin, color="black", lw=0.6, ls="--")
 
     def _biased(self, ax: Axes) -> None:
@@ -117,7 +119,7 @@ class Conditions(Figure):
         """d: smoothness over the whole run: p99 step over the active p99 (dots), bound 1.5 dashed; × marks a
         seed whose share of long steps breaks fig1-smooth's other bound."""
         self._dots(ax, lambda r: r.steps_quiescent["p99"] / r.steps_active["p99"],
-                   "p99 step, quiescent / active", "smooth (whole run; ×: too many jumps)", log=True)
+                   "p99 step, quiescent / active", "smooth, whole run\n(×: too many jumps)", log=True)
         labels = list(self.conditions)[::-1]
         for i, label in enumerate(labels):
             for r in self.conditions[label].values():
@@ -139,7 +141,7 @@ class Conditions(Figure):
                 ax.plot(t, rr.kl_windows, color=color, lw=0.8, ls=ls, label=label if ls == "-" else None)
         ax.set(xscale="log", yscale="log")
         ax.set_xlabel("quiescent step", fontsize=5)
-        ax.set_title("KL(window ‖ active), seed 0\n(dashed: biased)", fontsize=6)
+        ax.set_title("KL(window ‖ active)\nseed 0, dashed: biased", fontsize=6)
         ax.tick_params(labelsize=5)
         ax.legend(fontsize=4.5, frameon=False)
 

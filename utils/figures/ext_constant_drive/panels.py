@@ -140,7 +140,7 @@ def _p99_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
 def _homogeneity_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
     def draw(ax):
         _model_bars(ax, runs, lambda r: max(r.homogeneity["2"], 1e-8))
-        ax.set(ylabel="homogeneity error at c = 2 (floor 1e-8)", yscale="log", title="zero-input update")
+        ax.set(ylabel="homogeneity error at c = 2\n(floor 1e-8)", yscale="log", title="zero-input update")
     return draw
 
 
@@ -155,7 +155,7 @@ def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
             ax.axhline(np.mean([r.kl_uniform for r in by_seed.values()]), color=COLORS[label], lw=0.6, ls=":")
         # A short title: a long one reaches over the panel letter. The dotted lines are named in the y label, where
         # no line of the panel can run into the words.
-        ax.set(xticks=quarters, xlabel="quarter of the quiescent run",
+        ax.set(xticks=quarters, xlabel="quiescent run, quarter",
                ylabel="KL(quiescent ‖ active) (nats; dotted: $\\mathcal{U}$)", yscale="log",
                title=f"{title}: KL by quarter")
     return draw

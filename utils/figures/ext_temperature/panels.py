@@ -96,7 +96,7 @@ class Temperature(Figure):
             ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
             ax.set_title(P.tex(label))
             if label == next(iter(self.sweeps)):
-                ax.legend(loc="best", fontsize=5)
+                P.legend_beside(ax, fontsize=5)
         return draw
 
     def _variance_panel(self, label: str) -> Callable[[Axes], None]:
@@ -115,15 +115,17 @@ class Temperature(Figure):
             ax.set_ylabel("total variance (m²)" if spatial else "circular variance")
             ax.set_ylim(bottom=0)
             if label == next(iter(self.sweeps)):
-                ax.legend(loc="best", fontsize=5)
+                P.legend_beside(ax, fontsize=5)
         return draw
 
 
 def _alpha_axis(ax: Axes, alphas) -> None:
-    """Every α a tick; between 0 and √2 unlabelled (0.5, 1 and √2 so close together would run into each other)."""
-    ax.set_xticks(list(alphas), ["" if 0 < a < math.sqrt(2) - 1e-9 else alpha_label(a) for a in alphas])
+    """Every α a tick; labelled 0 and the integers from 2 (0.5, 1 and √2 so close together would run into each
+    other); the dotted line marks √2, the theory's choice."""
+    ax.set_xticks(list(alphas), [alpha_label(a) if a == 0 or (a >= 2 and float(a).is_integer()) else ""
+                                 for a in alphas])
     ax.axvline(math.sqrt(2), color="0.7", lw=0.6, ls=":", zorder=0)
-    ax.set_xlabel(r"quiescent noise scale $\alpha$")
+    ax.set_xlabel(r"noise scale $\alpha$ (dotted: $\sqrt{2}$)")
 
 
 def _measured(ax: Axes, x, values, color=P.QUIESCENT, label="measured", marker="o", fill=True) -> None:
