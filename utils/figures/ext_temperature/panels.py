@@ -92,7 +92,7 @@ class Temperature(Figure):
             _measured(ax, x, self.stack(label, "kl"))
             ax.plot([], [], ls="none", label=r"(theory at $\alpha$ = 0: $\infty$)")
             _alpha_axis(ax, self.alphas)
-            ax.set_ylabel("KL(quiescent ‖ active) (nats)")
+            ax.set_ylabel("KL(quiescent ‖ active)\n(nats)")
             ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
             ax.set_title(P.tex(label))
             if label == next(iter(self.sweeps)):
