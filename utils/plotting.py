@@ -237,14 +237,19 @@ def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cma
                    vmin=None, vmax=None) -> Axes:
     """KL(quiescent ‖ active) in nats (Fig. 2e): rows = active networks, columns = quiescent sources.
 
-    Every cell prints its value with 2 decimals.
+    Every cell prints its value with 2 decimals. The colours are on a log scale from 0.01 nats (lower values
+    take its colour): the claims turn on entries of 0.1–0.5 nats beside others of several nats, which a linear
+    scale paints alike.
     """
     import seaborn as sns
+    from matplotlib.colors import LogNorm
 
     matrix = np.asarray(matrix, dtype=float)
-    sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", annot_kws={"fontsize": 6}, cmap=cmap, vmin=vmin,
-                vmax=vmax, xticklabels=col_labels, yticklabels=row_labels, linewidths=0.5, linecolor="white",
-                cbar_kws={"label": "KL divergence (nats)", "fraction": 0.06, "pad": 0.03})
+    top = vmax if vmax is not None else max(float(np.nanmax(matrix)), 0.1)
+    norm = LogNorm(vmin=max(vmin or 0.01, 1e-3), vmax=top, clip=True)
+    sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", annot_kws={"fontsize": 6}, cmap=cmap, norm=norm,
+                xticklabels=col_labels, yticklabels=row_labels, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "KL divergence (nats, log scale)", "fraction": 0.06, "pad": 0.03})
     ax.collections[0].colorbar.outline.set_visible(False)
     ax.set_xlabel("quiescent")
     ax.set_ylabel("active")
@@ -311,9 +316,16 @@ def plot_polar_histogram(ax: Axes, bearings, color, bins: int = 20, rmax: float 
     counts, edges = np.histogram(b, bins=bins, range=(-np.pi, np.pi))
     radius = np.sqrt(counts / counts.sum() / np.pi)
     ax.bar(edges[:-1], radius, width=np.diff(edges), align="edge", color=color, edgecolor="white", lw=0.4)
-    ax.set_yticklabels([])
     ax.set_xticks(np.pi / 2 * np.arange(4), labels=["0", r"$\pi/2$", r"$\pi$", r"$-\pi/2$"])
-    ax.set_ylim(0, rmax if rmax is not None else radius.max() * 1.05)
+    top = rmax if rmax is not None else radius.max() * 1.05
+    ax.set_ylim(0, top)
+    # The radial scale in what it shows, the share of bearings in a bin (radius sqrt(share / π)); a uniform
+    # histogram puts 1/bins in each.
+    shares = [f for f in (0.02, 0.05, 0.1, 0.2, 0.5) if np.sqrt(f / np.pi) <= top][-2:]
+    ax.set_yticks([np.sqrt(f / np.pi) for f in shares], labels=[f"{f:.0%}" for f in shares], fontsize=5)
+    ax.set_rlabel_position(100)
+    for label in ax.get_yticklabels():   # legible over the bars
+        label.set_bbox({"facecolor": "white", "alpha": 0.75, "linewidth": 0, "pad": 0.6})
     ax.grid(lw=0.4)
     return ax
 

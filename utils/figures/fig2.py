@@ -147,7 +147,8 @@ class Fig2(Figure):
             "c": lambda ax: self._kde_panel(ax, "active"),
             "d": lambda ax: self._kde_panel(ax, "quiescent"),
             "e": lambda ax: P.plot_kl_matrix(ax, self.kl.mean),
-            "f": lambda ax: P.plot_variance_boxes(ax, boxes).set(ylim=(0, None)),
+            # log: the noiseless networks' variances are 1–2 orders below the noisy ones'
+            "f": lambda ax: P.plot_variance_boxes(ax, boxes, log=True),
         }
 
     def results(self) -> Fig2Results:
