@@ -8,7 +8,10 @@ and writes the report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
+
+CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
 
 
 
@@ -24,6 +27,14 @@ class Verdict:
 
 Params = dict[str, Any]                     # a claim's `params` in claims.yaml
 Check = Callable[[Any, Params], Verdict]    # (the figure's typed results, the claim's params) -> verdict
+
+
+def params_of(claim: str, path: Path = CLAIMS_FILE) -> dict[str, Any]:
+    """The `params` of one claim of claims.yaml: what a figure draws as the claim's bound is the number its check
+    compares against."""
+    import yaml
+    (row,) = [c for c in yaml.safe_load(Path(path).read_text()) if c["id"] == claim]
+    return row.get("params", {})
 
 
 def fmt(x: float) -> str:
@@ -61,4 +72,4 @@ def biased_holds(q_a: float, baselines: list[float], factor: float) -> bool:
     return q_a <= factor * min(baselines)
 
 
-__all__ = ["Verdict", "Params", "Check", "fmt", "untrained", "on_trained", "unbiased_holds", "biased_holds"]
+__all__ = ["Verdict", "Params", "Check", "CLAIMS_FILE", "params_of", "fmt", "untrained", "on_trained", "unbiased_holds", "biased_holds"]

@@ -21,12 +21,11 @@ from typing import Any
 import yaml
 
 from . import registry
-from .claims import Check, Verdict  # noqa: F401  (Verdict: the type a check returns)
+from .claims import CLAIMS_FILE, Check, Verdict  # noqa: F401  (Verdict: the type a check returns)
 from .figures.base import Stored, read_results
 from .files import atomic_write_text
 from .settings import RunSettings
 
-CLAIMS_FILE = Path(__file__).resolve().parent.parent / "data" / "claims.yaml"
 
 
 # claim id (claims.yaml) -> its check: every figure module's own, then the inferred rows, which rerun the checks of

@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Params, Verdict, biased_holds, fmt, unbiased_holds
+from ..claims import Params, Verdict, biased_holds, fmt, params_of, unbiased_holds
 from .base import Figure, FigureSettings, Notebook, PerSeed, Results
 from .fig2 import RELEASED_UNIFORM_OFFSET
 
@@ -117,7 +117,7 @@ class Matching(Figure):
             out[keys[1]] = _traj_panel(ex.quiescent, P.QUIESCENT, 4, f"{tag} quiescent")
             out[keys[2]] = _map_panel(ex.active_map, self.extent, f"{tag} active KDE", vmax)
             out[keys[3]] = _map_panel(ex.quiescent_map, self.extent, f"{tag} quiescent KDE", vmax, colorbar=True)
-        out["i"] = lambda ax: plot_kl_bars(ax, self.kl)
+        out["i"] = lambda ax: plot_kl_bars(ax, self.kl, params_of(CLAIM[self.name]))
         return out
 
 
@@ -138,10 +138,15 @@ def _map_panel(density, extent, title, vmax, colorbar=False):
     return draw
 
 
-def plot_kl_bars(ax: Axes, kl: dict[str, dict[int, float]]) -> Axes:
+CLAIM = {"figC1": "figC1-same-noise", "figC2": "figC2-gru"}   # the claim each figure's panel i decides
+
+
+def plot_kl_bars(ax: Axes, kl: dict[str, dict[int, float]], params: dict | None = None) -> Axes:
     """Horizontal bars of mean KL (nats) per `MATCHING_KL` entry, seeds as dots, value printed at the bar end.
 
-    Own-condition entries (U_q‖U_a, B_q‖B_a) in quiescent red, baselines grey; active U rows on top."""
+    Own-condition entries (U_q‖U_a, B_q‖B_a) in quiescent red, baselines grey; active U rows on top. With the
+    claim's `params`, each own entry's bound as a black tick on its row (fig2's rules: 𝒰's KL + the margin, and
+    the baseline factor × the smallest baseline): a bar past its tick fails."""
     keys = list(MATCHING_KL)
     y = np.arange(len(keys))[::-1].astype(float)
     y[: len(keys) // 2] += 0.5  # a gap between the U_a and the B_a group
@@ -154,6 +159,16 @@ def plot_kl_bars(ax: Axes, kl: dict[str, dict[int, float]]) -> Axes:
     lo = min(0.0, float(np.min([min(v.values()) for v in kl.values()])))
     for yi, k, m in zip(y, keys, means):  # the value just right of the bar and of its seeds' dots
         ax.text(max(m, *kl[k].values(), 0) + 0.03 * (hi - lo), yi, f"{m:.2f}", va="center", fontsize=5)
+    if params:
+        mean = dict(zip(keys, means))
+        bounds = {"unbiased": mean["uniform_vs_unbiased"] + params["kl_margin"],
+                  "biased": params["baseline_factor"] * min(mean[k] for k in ("unbiased_q_vs_biased_a",
+                                                                             "uniform_vs_biased", "random_vs_biased"))}
+        for k, bound in bounds.items():
+            yi = y[keys.index(k)]
+            ax.plot([bound, bound], [yi - 0.45, yi + 0.45], color="black", lw=1.2, zorder=4)
+        hi = max(hi, *bounds.values())
+        ax.set_title("black tick: the claim's bound", fontsize=5)
     ax.set_xlim(lo, hi * 1.25)
     ax.set_yticks(y, [KL_LABELS[k] for k in keys])
     ax.tick_params(axis="y", length=0)
