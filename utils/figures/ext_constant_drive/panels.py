@@ -22,7 +22,7 @@ TITLES = dict(zip(MODELS, ("Gaussian + bias\n(default)", "Gaussian, no bias\n(as
 class ConstantDrive(Figure):
     """task -> model label (`MODELS`) -> seed -> `ModelRun`."""
     name: ClassVar[str] = "ext_constant_drive"
-    layout: ClassVar[str] = "abcd;efgh;ij.."
+    layout: ClassVar[str] = "abcd;efgh;ijkk"   # k: the key of the colours and line styles of every panel
     figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 6.0), "height_ratios": [0.8, 1, 1]}
 
     runs: dict[str, dict[str, dict[int, ModelRun]]]
@@ -95,7 +95,21 @@ class ConstantDrive(Figure):
         out["h"] = _homogeneity_panel(self.runs)
         out["i"] = _kl_windows_panel(self.runs["spatial"], "SP")
         out["j"] = _kl_windows_panel(self.runs["head_direction"], "HD")
+        out["k"] = _key_panel
         return out
+
+
+def _key_panel(ax: Axes) -> None:
+    """The four models' colours (a–j) and what each line style means, in one key."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    handles = [Patch(color=COLORS[m], label=TITLES[m].replace("\n", " ")) for m in MODELS]
+    handles += [Line2D([], [], color="0.3", lw=0.8, label="e–f: quiescent ‖h‖"),
+                Line2D([], [], color="0.3", lw=0.6, ls="--", label="e–f: active ‖h‖"),
+                Line2D([], [], color="0.3", lw=0.6, ls=":", label=r"g: bound 1.5; i–j: $\mathcal{U}$"),
+                Line2D([], [], color="0.3", marker="o", ms=3, lw=1, label="i–j: mean over seeds (dots: seeds)")]
+    ax.legend(handles=handles, loc="center left", fontsize=5.5, frameon=False)
+    ax.axis("off")
 
 
 def _example_panel(run: ModelRun, label: str):
@@ -117,15 +131,15 @@ def _norm_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
 
 
 def _model_bars(ax, runs: dict[str, dict[str, dict[int, ModelRun]]], value) -> None:
-    """Grouped bars, one group per task and one bar per model: the mean of `value(run)` over seeds (bar) and each
-    seed (dot)."""
+    """Grouped marks on a log axis, one group per task and one mark per model: the mean of `value(run)` over seeds
+    (a thick line: a bar's length would mean nothing where the axis has no zero) and each seed (dot)."""
     width = 0.8 / len(MODELS)
     for j, label in enumerate(MODELS):
         for i, task in enumerate(runs):
             values = [value(r) for r in runs[task][label].values()]
             x = i + (j - (len(MODELS) - 1) / 2) * width
-            ax.bar(x, np.mean(values), width, color=COLORS[label])
-            ax.plot([x] * len(values), values, "k.", ms=2)
+            ax.plot([x - 0.4 * width, x + 0.4 * width], [np.mean(values)] * 2, color=COLORS[label], lw=2.5)
+            ax.plot([x] * len(values), values, ".", color=COLORS[label], ms=3)
     ax.set_xticks(range(len(runs)), [TASK_LABEL[t] for t in runs])
 
 
