@@ -237,7 +237,7 @@ def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cma
                    vmin=None, vmax=None) -> Axes:
     """KL(quiescent ‖ active) in nats (Fig. 2e): rows = active networks, columns = quiescent sources.
 
-    Every cell prints its value with 2 decimals. The colours are on a log scale from 0.01 nats (lower values
+    Every cell prints its value (2 decimals; 2 significant digits below 0.1). The colours are on a log scale from 0.01 nats (lower values
     take its colour): the claims turn on entries of 0.1–0.5 nats beside others of several nats, which a linear
     scale paints alike.
     """
@@ -247,7 +247,9 @@ def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cma
     matrix = np.asarray(matrix, dtype=float)
     top = vmax if vmax is not None else max(float(np.nanmax(matrix)), 0.1)
     norm = LogNorm(vmin=max(vmin or 0.01, 1e-3), vmax=top, clip=True)
-    sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", annot_kws={"fontsize": 6}, cmap=cmap, norm=norm,
+    # two decimals, or two significant digits below 0.1 (0.0060, not 0.00: the HD matrix's 𝒰 and R^σ columns)
+    labels = np.vectorize(lambda v: f"{v:.2f}" if not abs(v) < 0.1 else f"{v:.2g}")(matrix)
+    sns.heatmap(matrix, ax=ax, annot=labels, fmt="", annot_kws={"fontsize": 6}, cmap=cmap, norm=norm,
                 xticklabels=col_labels, yticklabels=row_labels, linewidths=0.5, linecolor="white",
                 cbar_kws={"label": "KL divergence (nats, log scale)", "fraction": 0.06, "pad": 0.03})
     ax.collections[0].colorbar.outline.set_visible(False)
