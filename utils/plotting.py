@@ -285,7 +285,9 @@ def plot_boxes(ax: Axes, groups: Mapping[str, Sequence[float]], colors=None, yli
     if points:  # seaborn's stripplot jitters with the global numpy state: a figure would depend on what ran before
         jitter = np.random.default_rng(0)
         for i, v in enumerate(values):
-            ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=1.5 ** 2, color="black", alpha=0.6,
+            # a few points read as dots; hundreds (C.4's trajectories) would hide the box: fainter the more
+            alpha = 0.6 if len(v) <= 30 else max(0.08, 0.6 * np.sqrt(30 / len(v)))
+            ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=1.5 ** 2, color="black", alpha=alpha,
                        linewidths=0, zorder=3)
     if ylim is not None:
         ax.set_ylim(*ylim)
