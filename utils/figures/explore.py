@@ -107,7 +107,9 @@ class ExploreView(Figure):
             return {"a": lambda ax: P.plot_trajectories(ax, self.active, P.ACTIVE, every=every).set(title="active"),
                     "b": lambda ax: P.plot_trajectories(ax, self.quiescent, P.QUIESCENT, every=every).set(title=title),
                     "c": lambda ax: kde(ax, maps[0], "active KDE"),
-                    "d": lambda ax: kde(ax, maps[1], f"quiescent KDE\nKL {self.kl:.2f} nats", colorbar=True)}
+                    # the run's length named: the report's Fig. 2e KL is over 1,000 steps, this one over the view's
+                    "d": lambda ax: kde(ax, maps[1], f"quiescent KDE, {self.quiescent.shape[1]} steps\n"
+                                                     f"KL {self.kl:.2f} nats (seed {self.seed})", colorbar=True)}
         theta = circle_grid()
         dens = [vonmises_kde(x) for x in (self.active, self.quiescent)]
 
@@ -117,8 +119,10 @@ class ExploreView(Figure):
             ax.plot(theta, dens[which], color=(P.ACTIVE, P.QUIESCENT)[which], lw=0.9,
                     label=("active", "quiescent")[which])
             P.bearing_density_axes(ax).set_ylim(bottom=0)
-            ax.set_title("active KDE" if which == 0 else f"quiescent KDE, KL {self.kl:.2f}")
-            ax.legend(fontsize=5)
+            ax.set_title("active KDE" if which == 0 else
+                         f"quiescent, {self.quiescent.shape[1]} steps\nKL {self.kl:.2f} (seed {self.seed})")
+            if which == 1:   # the key beside: inside, it covered the curves
+                P.legend_beside(ax, fontsize=5)
         return {"a": lambda ax: P.plot_polar_trajectory(ax, self.active[:5, :, 0], P.ACTIVE).set_title("active"),
                 "b": lambda ax: P.plot_polar_trajectory(ax, self.quiescent[:5, :, 0], P.QUIESCENT).set_title(title),
                 "c": lambda ax: line(ax, 0), "d": lambda ax: line(ax, 1)}
