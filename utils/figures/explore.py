@@ -108,8 +108,8 @@ class ExploreView(Figure):
                     "b": lambda ax: P.plot_trajectories(ax, self.quiescent, P.QUIESCENT, every=every).set(title=title),
                     "c": lambda ax: kde(ax, maps[0], "active KDE"),
                     # the run's length named: the report's Fig. 2e KL is over 1,000 steps, this one over the view's
-                    "d": lambda ax: kde(ax, maps[1], f"quiescent KDE, {self.quiescent.shape[1]} steps\n"
-                                                     f"KL {self.kl:.2f} nats (seed {self.seed})", colorbar=True)}
+                    "d": lambda ax: kde(ax, maps[1], f"quiescent, {self.quiescent.shape[1]} steps\n"
+                                                     f"KL {self.kl:.2f} (seed {self.seed})", colorbar=True)}
         theta = circle_grid()
         dens = [vonmises_kde(x) for x in (self.active, self.quiescent)]
 
@@ -121,8 +121,6 @@ class ExploreView(Figure):
             P.bearing_density_axes(ax).set_ylim(bottom=0)
             ax.set_title("active KDE" if which == 0 else
                          f"quiescent, {self.quiescent.shape[1]} steps\nKL {self.kl:.2f} (seed {self.seed})")
-            if which == 1:   # the key beside: inside, it covered the curves
-                P.legend_beside(ax, fontsize=5)
         return {"a": lambda ax: P.plot_polar_trajectory(ax, self.active[:5, :, 0], P.ACTIVE).set_title("active"),
                 "b": lambda ax: P.plot_polar_trajectory(ax, self.quiescent[:5, :, 0], P.QUIESCENT).set_title(title),
                 "c": lambda ax: line(ax, 0), "d": lambda ax: line(ax, 1)}
