@@ -110,11 +110,12 @@ def test_slurm_grid_is_bitwise_the_local_grid(slurm_env, tmp_path):
 @pytest.mark.slow
 def test_slurm_and_local_runners_share_one_cache_and_train_each_model_once(slurm_env, tmp_path):
     """Both launchers at once into one cache: the per-model lock lets exactly one of them train each model."""
-    only = ["--only", "fig1,fig3"]
+    only = ["--only", "fig1,fig3", "--seeds", "0"]   # an SP and two HD models: the race needs no more
     both = [grid(slurm_env, tmp_path, "slurm", *only), grid(slurm_env, tmp_path, "local", *only)]
     for proc in both:
         finish(proc)
-    models = required_models(select_notebooks("fig1,fig3"), RunSettings("smoke"))
+    models = required_models(select_notebooks("fig1,fig3"), RunSettings("smoke", seeds=(0,)))
+    assert len(models) == 3
     for run_dir in model_dirs(tmp_path, models):
         starts = [line for line in (run_dir / "train.log").read_text().splitlines() if "start at batch" in line]
         assert len(starts) == 1, f"{run_dir} trained {len(starts)} times:\n" + "\n".join(starts)
