@@ -184,5 +184,7 @@ def test_a_new_figure_runs_through_the_pipeline_the_report_and_the_suite_as_writ
                if r["id"] == "ext-probe-decodes")
     assert row["verdict"] in ("passed", "failed") and row["value"].startswith("MSE ")
     assert "figures/ext_probe.png" in (outputs / "smoke" / "index.html").read_text()
+    # the tests a new figure could break: the rules of a figure, the claims and their checks, the layers
     run("-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-m", "not slow",
-        "tests/test_notebooks.py", "tests/test_report.py", "tests/test_layers.py", timeout=600)
+        "tests/test_notebooks.py", "tests/test_report.py", "tests/test_layers.py",
+        "-k", "rule or claim or check or layer or listed or exists or regenerate or schedule", timeout=600)

@@ -41,8 +41,15 @@ class Prepared:
     decoding_mse: float     # on the 100-step active batch
 
 
-def prepare(net: Network, seed: int, n_active: int, active_trajectories: int = ACTIVE_DENSITY_TRAJECTORIES) -> Prepared:
+def density_trajectories(n_active: int) -> int:
+    """Active trajectories behind p_active: `ACTIVE_DENSITY_TRAJECTORIES` from the paper's n_kde (200) up, five
+    times n_kde below it (the smoke preset's analyses are sized to check the code, not the numbers)."""
+    return min(ACTIVE_DENSITY_TRAJECTORIES, 5 * n_active)
+
+
+def prepare(net: Network, seed: int, n_active: int, active_trajectories: int | None = None) -> Prepared:
     cfg = net.task_cfg
+    active_trajectories = density_trajectories(n_active) if active_trajectories is None else active_trajectories
     active = A.active_run(net, n_active, 100, seed)
     bins = S.bins_for(cfg)
     big = A.active_run(net, active_trajectories, 100, seed + 1)
