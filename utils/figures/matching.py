@@ -109,10 +109,11 @@ class Matching(Figure):
 
     def panels(self) -> dict:
         out = {}
-        # one colour scale for the four maps, so that they compare; its bar beside the last
-        vmax = max(float(np.max(m)) for ex in self.examples.values() for m in (ex.active_map, ex.quiescent_map))
         for row, keys in (("unbiased", "abcd"), ("biased", "efgh")):
             ex, tag = self.examples[row], r"$U^\sigma$" if row == "unbiased" else r"$B^\sigma$"
+            # a row's two maps on one colour scale, its bar beside the second (one scale for all four would
+            # paint the flat unbiased maps in one colour beside the biased network's peaks)
+            vmax = max(float(np.max(ex.active_map)), float(np.max(ex.quiescent_map)))
             out[keys[0]] = _traj_panel(ex.active, P.ACTIVE, 8, f"{tag} active")
             out[keys[1]] = _traj_panel(ex.quiescent, P.QUIESCENT, 4, f"{tag} quiescent")
             out[keys[2]] = _map_panel(ex.active_map, self.extent, f"{tag} active KDE", vmax)
@@ -134,7 +135,7 @@ def _map_panel(density, extent, title, vmax, colorbar=False):
         ax.axis("off")  # the map fills the box
         ax.set_title(title)
         if colorbar:
-            P.colorbar_beside(ax, ax.images[0], "density (all four maps)")
+            P.colorbar_beside(ax, ax.images[0], "density")
     return draw
 
 

@@ -140,10 +140,12 @@ class Conditions(Figure):
                 t = (np.arange(len(rr.kl_windows)) + 0.5) * rr.window
                 ax.plot(t, rr.kl_windows, color=color, lw=0.8, ls=ls, label=label if ls == "-" else None)
         ax.set(xscale="log", yscale="log")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi * (hi / lo) ** 0.6)   # a band above the curves for the key (it covered them)
         ax.set_xlabel("quiescent step", fontsize=5)
         ax.set_title("KL(window ‖ active)\nseed 0, dashed: biased", fontsize=6)
         ax.tick_params(labelsize=5)
-        ax.legend(fontsize=4.5, frameon=False)
+        ax.legend(fontsize=4.5, frameon=False, loc="upper left", ncol=1)
 
     def _sharpened(self, ax: Axes) -> None:
         """f: the sharpened-score prediction against the active density as a description of the late density,
@@ -163,7 +165,7 @@ class Conditions(Figure):
         ax.set_xlabel("KL(late ‖ active)", fontsize=5)
         ax.set_title("sharpened prediction:\n" + r"KL(late ‖ active$^{2k/\alpha^2}$)", fontsize=6)
         ax.tick_params(labelsize=5)
-        ax.legend(fontsize=4.5, frameon=False, loc="upper left")
+        ax.legend(fontsize=4.5, frameon=False, loc="best")   # where it covers the fewest points
 
     def _map(self, ax: Axes, label: str, key: str, biased: bool, vmax: float | None, colorbar: bool = False) -> None:
         r = next(iter(self.conditions[label].values()))
