@@ -67,6 +67,8 @@ class Notebook:
     # Parameters the pipeline passes when it renders the notebook, beyond preset, outputs, device and variant
     # (the explorer writes its files only when the pipeline asks: exploring by hand writes nothing).
     render_parameters: tuple[tuple[str, Any], ...] = ()
+    # Parameters of the notebook beyond `run` and the analysis sizes (the explorer's starting view)
+    controls: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.figure:

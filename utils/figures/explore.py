@@ -24,7 +24,8 @@ from .base import Figure, FigureSettings, Model, Notebook, Results, SP
 
 # The network the explorer opens with (any other is trained on demand); one seed.
 NOTEBOOK = Notebook("explore", (Model.of(SP, "noisy_unbiased", "U^σ"),), seeds=1,
-                    render_parameters=(("save", True),))
+                    render_parameters=(("save", True),),
+                    controls=("save", "task", "condition", "seed", "noise_scale", "steps"))
 
 
 def explore_noise_std(net: Network, noise_scale: float) -> float:

@@ -51,13 +51,14 @@ def notebook_problems(path: Path) -> list[str]:
         out.append(f"{name}: `run` must be a dict literal with exactly the keys {', '.join(RUN_KEYS)}, in that order")
     sizes = {f.name for f in dataclasses.fields(C.AnalysisConfig)}
     others = set(assigned) - {"run"}
-    explore_only = {"save", "task", "condition", "seed", "noise_scale", "steps"} if name == "explore" else set()
+    declared = registry.NOTEBOOKS.get(name)
+    controls = set(declared.controls) if declared else set()   # a module's own notebook parameters (the explorer's)
     if not others & sizes:
         out.append(f"{name}: expose the analysis sizes the figure uses as parameters, each `= None` (the preset's "
                    f"value); valid sizes: {', '.join(sorted(sizes))}")
-    if others - sizes - explore_only:
-        out.append(f"{name}: the parameters cell may hold only `run` and analysis sizes; move "
-                   f"{', '.join(sorted(others - sizes - explore_only))} into the module")
+    if others - sizes - controls:
+        out.append(f"{name}: the parameters cell may hold only `run`, analysis sizes and the controls its "
+                   f"`NOTEBOOK` declares; move {', '.join(sorted(others - sizes - controls))} into the module")
     body = "\n".join(_code(c) for c in code)
     if "from utils.figures import" not in body or ".compute(" not in body:
         out.append(f"{name}: import its module (`from utils.figures import {name}`) and call its `compute` once")
