@@ -25,6 +25,9 @@ NOTEBOOK = Notebook("ext_hd_metrics", HD_FOUR, seeds=2)  # beyond the paper: the
 COLUMNS = KL_COLS  # the columns of Fig. 2e: the four networks, the uniform density 𝒰, the untrained R^σ
 LINE_STYLES = {"U^σ": "-", "U": ":", "B^σ": "--", "B": "-."}
 QUIESCENT_COLORS = {"R^σ": P.UNTRAINED, "U": P.NOISELESS, "B": P.NOISELESS}  # others: quiescent red
+# Active densities: the noiseless-trained networks in a dark shade of the active blue, so that the four curves
+# differ by colour (noisy or not) and by line style (unbiased or biased), as the quiescent ones do.
+ACTIVE_COLORS = {"U": "#1b5e6e", "B": "#1b5e6e"}   # others: active blue
 
 
 @dataclass
@@ -106,7 +109,7 @@ class HDMetrics(Figure):
             if which != kind:
                 continue
             if kind == "active":
-                color, ls = P.ACTIVE, LINE_STYLES[label]
+                color, ls = ACTIVE_COLORS.get(label, P.ACTIVE), LINE_STYLES[label]
             else:
                 color, ls = QUIESCENT_COLORS.get(label, P.QUIESCENT), LINE_STYLES.get(label, "-")
             ax.plot(theta, d, color=color, ls=ls, lw=0.8, label=P.tex(label))

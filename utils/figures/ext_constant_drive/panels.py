@@ -106,7 +106,8 @@ def _key_panel(ax: Axes) -> None:
     handles = [Patch(color=COLORS[m], label=TITLES[m].replace("\n", " ")) for m in MODELS]
     handles += [Line2D([], [], color="0.3", lw=0.8, label="e–f: quiescent ‖h‖"),
                 Line2D([], [], color="0.3", lw=0.6, ls="--", label="e–f: active ‖h‖"),
-                Line2D([], [], color="0.3", lw=0.6, ls=":", label=r"g: bound 1.5; i–j: $\mathcal{U}$"),
+                Line2D([], [], color="0.3", lw=0.6, ls=":", label="g: bound 1.5"),
+                Line2D([], [], color="0.3", marker="D", ms=3, ls="none", label=r"i–j: $\mathcal{U}$'s KL"),
                 Line2D([], [], color="0.3", marker="o", ms=3, lw=1, label="i–j: mean over seeds (dots: seeds)")]
     ax.legend(handles=handles, loc="center left", fontsize=5.5, frameon=False)
     ax.axis("off")
@@ -161,16 +162,19 @@ def _homogeneity_panel(runs: dict[str, dict[str, dict[int, ModelRun]]]):
 def _kl_windows_panel(by_model: dict[str, dict[int, ModelRun]], title: str):
     def draw(ax):
         quarters = np.arange(1, KL_WINDOWS + 1)
-        for label, by_seed in by_model.items():
+        for j, (label, by_seed) in enumerate(by_model.items()):
             kl = np.array([r.kl_windows for r in by_seed.values()])
             ax.plot(quarters, kl.mean(axis=0), "o-", color=COLORS[label], ms=3, lw=1)
             ax.plot(np.repeat(quarters[None], len(kl), axis=0).ravel(), kl.ravel(), ".", color=COLORS[label], ms=2)
-            # 𝒰 against this model's own active distribution (models that have not learnt the task differ)
-            ax.axhline(np.mean([r.kl_uniform for r in by_seed.values()]), color=COLORS[label], lw=0.6, ls=":")
-        # A short title: a long one reaches over the panel letter. The dotted lines are named in the y label, where
-        # no line of the panel can run into the words.
-        ax.set(xticks=quarters, xlabel="quiescent run, quarter",
-               ylabel="KL(quiescent ‖ active) (nats; dotted: $\\mathcal{U}$)", yscale="log",
+            # 𝒰 against this model's own active distribution (models that have not learnt the task differ): a
+            # diamond per model right of the runs, side by side (full-width lines lay on top of each other)
+            ax.plot(KL_WINDOWS + 0.55 + 0.2 * j, np.mean([r.kl_uniform for r in by_seed.values()]), "D",
+                    color=COLORS[label], ms=3)
+        ax.axvline(KL_WINDOWS + 0.4, color="0.8", lw=0.5)
+        # A short title: a long one reaches over the panel letter. The diamonds are named in the y label, where no
+        # line of the panel can run into the words.
+        ax.set(xticks=quarters, xlabel="quiescent run, quarter", xlim=(0.6, KL_WINDOWS + 0.6 + 0.2 * len(by_model)),
+               ylabel="KL(quiescent ‖ active) (nats; ◆: $\\mathcal{U}$)", yscale="log",
                title=f"{title}: KL by quarter")
     return draw
 
