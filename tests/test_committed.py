@@ -154,3 +154,63 @@ def test_every_relative_link_resolves_and_every_anchor_names_a_heading(path):
 def test_the_link_check_sees_a_dead_link_and_a_wrong_anchor(tmp_path):
     (tmp_path / "a.md").write_text("# Top\n\n## Where it goes\n\n[ok](#where-it-goes) [bad](#nowhere) [gone](b.md)\n")
     assert _dead_links(tmp_path / "a.md") == ["#nowhere", "b.md"]
+
+
+# --- docs/results.md's claims table: one number, one value ----------------------------------------------------------
+
+RESULTS_TABLE = "| claim | threshold | default (trainable bias) | | as written (no bias) | |"
+MARK = {"passed": "✓", "failed": "✗", "reported": "·", "not applicable": "n/a", "missing": "–"}
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+
+
+def _results_table_mismatches(lines: list[str], reports: dict[str, dict]) -> list[str]:
+    """Where docs/results.md's claims table differs from the laptop reports (default and as written): a row's
+    measured value, verdict or threshold sentence, or the tally under the table."""
+    start = lines.index(RESULTS_TABLE) + 2
+    out, rows = [], 0
+    for line in lines[start:]:
+        if not line.startswith("| ["):
+            break
+        claim, threshold, value, verdict, value_w, verdict_w = _cells(line)
+        cid = re.match(r"\[([^\]]+)\]", claim)[1]
+        default, written = reports["laptop"][cid], reports["laptop-as-written"][cid]
+        if (value, verdict) != (default["value"], MARK[default["verdict"]]):
+            out.append(f"{cid} default")
+        if (value_w, verdict_w) != (written["value"], MARK[written["verdict"]]):
+            out.append(f"{cid} as written")
+        if default.get("group") != "reported" and threshold != default["threshold"]:
+            out.append(f"{cid} threshold")
+        rows += 1
+    if rows < 15:
+        out.append(f"only {rows} rows")
+    tally = next(line for line in lines[start:] if line.startswith("**Default "))
+    for name, s in (("Default", "laptop"), ("as written", "laptop-as-written")):
+        paper = [r for r in reports[s].values() if r.get("group", "paper") == "paper"]
+        counts = f"{sum(r['verdict'] == 'passed' for r in paper)} passed, {sum(r['verdict'] == 'failed' for r in paper)} failed"
+        if f"{name} {counts}" not in tally:
+            out.append(f"tally {name}: {counts}")
+    return out
+
+
+def _laptop_reports() -> dict[str, dict]:
+    return {s: {r["id"]: r for r in json.loads((ROOT / "outputs" / s / "report.json").read_text())["claims"]}
+            for s in ("laptop", "laptop-as-written")}
+
+
+def test_the_results_claims_table_shows_the_reports_values_verdicts_and_thresholds():
+    """Each row of docs/results.md's claims table is its claim's row in the laptop reports, default and as written,
+    as the reports print it; the tally under it is theirs."""
+    lines = (ROOT / "docs" / "results.md").read_text().splitlines()
+    assert _results_table_mismatches(lines, _laptop_reports()) == []
+
+
+def test_the_results_table_check_sees_a_stale_value_and_a_stale_tally():
+    lines = (ROOT / "docs" / "results.md").read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("| [fig2-unbiased]"))
+    lines[row] = lines[row].replace("0.212 vs", "0.254 vs", 1)
+    tally = next(i for i, line in enumerate(lines) if line.startswith("**Default "))
+    lines[tally] = lines[tally].replace("10 passed", "11 passed")
+    assert _results_table_mismatches(lines, _laptop_reports()) == ["fig2-unbiased default", "tally Default: 10 passed, 5 failed"]
