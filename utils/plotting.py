@@ -369,10 +369,17 @@ def plot_histogram(ax: Axes, values, color, xlim=None, bins: int = 50, mark_mean
     """Histogram as fraction of values, the mean as a dashed line and printed top right (Suppl. C.5).
 
     The mean goes in the right-hand title slot, leaving the centre title to the caller. With `xlim` the
-    bins span xlim; the mean is over all values, including any outside it.
+    bins span xlim and values beyond it are counted in the edge bins, hatched; the mean is over all values.
     """
     v = np.asarray(values, dtype=float).ravel()
-    ax.hist(v, bins=bins, range=xlim, weights=np.full(len(v), 1 / len(v)), color=color, alpha=0.85)
+    shown = v if xlim is None else np.clip(v, *xlim)   # values beyond the axis counted in its edge bins
+    _, edges, patches = ax.hist(shown, bins=bins, range=xlim, weights=np.full(len(v), 1 / len(v)), color=color,
+                                alpha=0.85)
+    if xlim is not None and ((v < xlim[0]) | (v > xlim[1])).any():
+        for patch in (patches[0], patches[-1]):   # the edge bins hold what lies beyond: hatched, never hidden
+            patch.set_hatch("/////")
+            patch.set_edgecolor("black")
+            patch.set_linewidth(0.3)
     if mark_mean:
         mean = v.mean()
         ax.axvline(mean, color="black", ls="--", lw=0.8)
