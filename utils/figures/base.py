@@ -229,6 +229,14 @@ class PerSeed(Generic[T]):
         """The mean over seeds of a scalar quantity, from the per-seed values as stored."""
         return float(np.mean([float(v) for v in self.per_seed.values()]))
 
+    def nan_mean(self) -> np.ndarray:
+        """The mean over seeds, elementwise for curves, a missing value (NaN; null in the JSON) ignored; NaN where
+        every seed's is missing (0-d for a scalar quantity)."""
+        rows = np.array([np.asarray(v, dtype=float) for v in self.per_seed.values()])
+        with warnings.catch_warnings():   # an entry missing on every seed stays NaN, silently
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(rows, axis=0)
+
 
 def _from_json(tp: Any, value: Any) -> Any:
     """`value` (parsed JSON) as the annotated type `tp`: dataclasses field by field, dicts, lists and tuples
@@ -309,8 +317,8 @@ class KLTable(Results):
 
 @dataclass
 class Stored:
-    """A results JSON as read back: the run it came from, and the figure's results (typed where the module
-    declares `RESULTS`, else the parsed dict)."""
+    """A results JSON as read back: the run it came from, and the figure's results (typed where asked for, else
+    the parsed dict)."""
     figure: str
     preset: str
     variant: str
@@ -333,7 +341,8 @@ def write_results(name: str, results: Any, settings: FigureSettings) -> Path:
 def read_results(name: str, result_set: str, outputs_dir: str | Path = "outputs",
                  as_type: type | None = None) -> Stored | None:
     """A figure's results JSON from `<outputs>/<result set>/results/` (None where the figure has not run), its
-    results as `as_type` (a `Results` subclass) where given."""
+    results as `as_type` (a `Results` subclass) where given, else as parsed (the report converts them itself,
+    where a file a check cannot read is an error row)."""
     path = Path(outputs_dir) / result_set / "results" / f"{name}.json"
     if not path.exists():
         return None

@@ -7,7 +7,6 @@ their per-step noise variance σ²Δt (and "uniform", the released code's noise)
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
@@ -52,12 +51,6 @@ class TrainingNoiseResults(Results):
     kl: dict[str, PerSeed[float]]             # label -> Fig. 2e KL(quiescent ‖ active) (nats; NaN where not estimable)
     total_variance: dict[str, PerSeed[float]]  # label -> Fig. 2f total quiescent variance (m²)
 
-    @staticmethod
-    def nan_seed_mean(entry: PerSeed[float]) -> float:
-        """Mean over seeds, a missing value (NaN; null in the JSON) ignored; NaN where every seed's is."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return float(np.nanmean(np.asarray(list(entry.per_seed.values()), dtype=float)))
 
 
 @dataclass
@@ -142,7 +135,7 @@ RESULTS = TrainingNoiseResults
 
 
 def check_ext_training_noise(r: TrainingNoiseResults, p: Params) -> Verdict:
-    kl = {k: r.nan_seed_mean(v) for k, v in r.kl.items()}
+    kl = {k: float(v.nan_mean()) for k, v in r.kl.items()}
     noisy = [kl[k] for k in ("1e-5", "1e-4", "1e-3")]   # the non-zero Gaussian levels of the experiment
     spread = max(noisy) - min(noisy)
     mse = {k: v.seed_mean() for k, v in r.decode_error.items()}

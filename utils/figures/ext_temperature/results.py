@@ -3,7 +3,6 @@
 (`TemperatureResults`)."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,14 +46,6 @@ class TemperatureResults(Results):
     argmin_alpha: dict[str, float]         # label -> α of the minimal measured KL, mean over seeds (no unit)
     kl_minus_predicted_estimator: dict[str, list[float]]     # label -> seed mean of measured − estimator KL (nats)
 
-    @staticmethod
-    def nan_seed_mean(entry: PerSeed[list[float]]) -> np.ndarray:
-        """Mean over seeds of a per-seed curve, a missing value (NaN; null in the JSON) ignored; NaN where every
-        seed's is missing."""
-        rows = np.array([np.atleast_1d(np.asarray(v, dtype=float)) for v in entry.per_seed.values()])
-        with warnings.catch_warnings():   # an α at which every seed is missing stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(rows, axis=0)
 
 
 __all__ = ["Prediction", "TemperatureSweep", "TemperatureResults"]

@@ -26,7 +26,7 @@ def _alpha_star(kl: np.ndarray, labels: list[str]) -> str:
 
 def check_ext_temperature_min(r: TemperatureResults, p: Params) -> Verdict:
     labels = r.alpha_labels
-    star = {c: _alpha_star(r.nan_seed_mean(kl), labels) for c, kl in r.kl.items()}
+    star = {c: _alpha_star(kl.nan_mean(), labels) for c, kl in r.kl.items()}
     per_seed = {s: ", ".join(f"{c} {_alpha_star(np.array(kl.per_seed[s], float), labels)}" for c, kl in r.kl.items())
                 for s in next(iter(r.kl.values())).per_seed}
     return Verdict(all(v == p["alpha_star"] for v in star.values()),
@@ -37,9 +37,9 @@ def check_ext_temperature_fit(r: TemperatureResults, p: Params) -> Verdict:
     positive = [i for i, a in enumerate(r.alphas) if a > 0]
     parts, ok = [], True
     for c in r.kl:
-        gap = np.abs(r.nan_seed_mean(r.kl[c]) - r.nan_seed_mean(r.kl_predicted_estimator[c]))[positive]
+        gap = np.abs(r.kl[c].nan_mean() - r.kl_predicted_estimator[c].nan_mean())[positive]
         with np.errstate(all="ignore"):  # α = 0 predicts variance 0; it is left out
-            ratio = (r.nan_seed_mean(r.variance[c]) / r.nan_seed_mean(r.variance_predicted[c]))[positive]
+            ratio = (r.variance[c].nan_mean() / r.variance_predicted[c].nan_mean())[positive]
         ok &= bool(np.all(gap <= p["max_kl_gap"])
                    and np.all((ratio >= p["min_variance_ratio"]) & (ratio <= p["max_variance_ratio"])))
         parts.append(f"{c}: max |ΔKL| {fmt(np.nanmax(gap))}, variance ×{np.nanmin(ratio):.2f}–{np.nanmax(ratio):.2f}")
