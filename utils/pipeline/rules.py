@@ -12,8 +12,9 @@ from types import ModuleType
 from .. import config as C
 from .. import registry
 from ..report import load_claims
+from ..settings import RunSettings
 
-RUN_KEYS = ("preset", "variant", "seeds", "outputs_dir", "device", "threads")
+RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunSettings))   # `run`'s keys, in a notebook's order
 
 
 def _code(cell: dict) -> str:
