@@ -1,4 +1,4 @@
-"""Command line: `python -m utils {train,config,train-grid,figures,report,new-figure} ...` (see docs/usage.md)."""
+"""Command line: `python -m utils {train,config,train-grid,figures,report,networks,new-figure} ...` (see docs/usage.md)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 from . import config as C
 from . import report
 from .cache import get_model
-from .pipeline import slurm
+from .pipeline import networks, slurm
 from .pipeline.grid import train_grid
 from .pipeline.notebooks import regenerate
 from .pipeline.scaffold import new_figure
@@ -85,6 +85,17 @@ def build_parser() -> Parser:
     _seeds(p)
     _common(p)
 
+    p = sub.add_parser("networks", help="the committed networks (data/networks/): ship from the cache, check, or "
+                                        "retrain from scratch and compare")
+    p.add_argument("action", choices=("ship", "check", "retrain"),
+                   help="ship: commit the set's networks the cache holds; check: every committed network, no "
+                        "training; retrain: train the set's committed networks again under --into and compare")
+    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (ship, retrain)")
+    p.add_argument("--into", default=None, help="retrain: the folder to train into (never the cache)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="retrain: parallel training processes")
+    p.add_argument("--threads", type=positive_int, default=None, help="retrain: torch threads per process")
+    _common(p)
+
     p = sub.add_parser("new-figure", help="write a new figure that runs as written: utils/figures/<name>.py, "
                                           "notebooks/<name>.ipynb and its claim in data/claims.yaml")
     p.add_argument("name", help="ext_ and lower-case words, e.g. ext_my_figure")
@@ -155,6 +166,15 @@ def _dispatch(args) -> int:
         return command(run, only=args.only, jobs=args.jobs, **launch)
     if args.command == "report":
         return report.main(run)
+    if args.command == "networks":
+        if args.action == "ship":
+            return networks.ship(run, args.only)
+        if args.action == "check":
+            return networks.check(run.preset)
+        if not args.into:
+            raise C.ConfigError("networks retrain needs --into FOLDER (a folder outside the cache)")
+        rows = networks.retrain(run, args.into, args.only, args.jobs)
+        return 0 if rows else 1
     raise AssertionError(args.command)
 
 

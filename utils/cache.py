@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from . import config as C
+from . import shipped
 from . import training as T
 from .files import atomic_write, sha256_file
 from .models import Network, build_network
@@ -70,8 +71,10 @@ class CacheWarning(UserWarning):
     """A cached model was found damaged and is being retrained."""
 
 
-# Files of a finished run covered by `checksum.json`, which is written after them.
+# Files of a finished run covered by `checksum.json`, which is written after them. A run installed from a committed
+# network (`utils.shipped`) has no optimizer state: its checksum.json lists the other two.
 CHECKSUMMED = ("model.pt", "optimizer.pt", "metrics.json")
+INSTALLED_CHECKSUMMED = ("model.pt", "metrics.json")
 FINISHED = (*CHECKSUMMED, "timing.json", "checksum.json")
 
 
@@ -114,7 +117,8 @@ def train(cfg: C.RunConfig, run_dir: Path | str, device: str | torch.device = "c
         atomic_save(state.net.state_dict(), run_dir / "model.pt")
         atomic_save(state.optimizer.state_dict(), run_dir / "optimizer.pt")  # to continue training, or compare
         atomic_save(state.metrics, run_dir / "metrics.json")
-        atomic_save({"device": str(device), "threads": torch.get_num_threads(), "batches_this_run": end - start,
+        atomic_save({"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                     "batches_this_run": end - start,
                      "seconds_this_run": elapsed, "ms_per_batch": 1000 * elapsed / max(end - start, 1)},
                     run_dir / "timing.json")
         # Last: the run is finished once this exists. A process killed before it resumes from the checkpoint.
@@ -168,9 +172,10 @@ def verify_run(run_dir: Path | str, cfg: C.RunConfig | None = None) -> C.RunConf
     run_dir = Path(run_dir)
     loaded = check_config(run_dir, cfg)
     sums = _read_json(run_dir / "checksum.json")
-    if not isinstance(sums, dict) or set(sums) != set(CHECKSUMMED):
-        raise CacheError(run_dir / "checksum.json", f"does not list exactly {', '.join(CHECKSUMMED)}")
-    for name in CHECKSUMMED:
+    if not isinstance(sums, dict) or set(sums) not in (set(CHECKSUMMED), set(INSTALLED_CHECKSUMMED)):
+        raise CacheError(run_dir / "checksum.json", f"does not list exactly {', '.join(CHECKSUMMED)} (or, installed "
+                                                    f"from a committed network, {', '.join(INSTALLED_CHECKSUMMED)})")
+    for name in sums:
         path = run_dir / name
         if not path.exists():
             raise CacheError(path, "missing")
@@ -200,6 +205,53 @@ def load_model(run_dir: Path | str, device: str | torch.device = "cpu", cfg: C.R
         raise CacheError(path, f"does not fit the network of config.json ({_first_line(err)})") from None
     net.to(device).eval()
     return TrainedModel(net, cfg, run_dir, _read_json(run_dir / "metrics.json"))
+
+
+def install(source: Path | str, run_dir: Path | str, cfg: C.RunConfig | None = None) -> C.RunConfig:
+    """Write the committed network at `source` (`utils.shipped`) into `run_dir` as a finished run, after every
+    check of `shipped.read` (a `shipped.NetworkError` names the bad file). Its model.pt and metrics.json are
+    byte-identical to those its training wrote; timing.json says how it was trained and where it came from."""
+    run_dir = Path(run_dir)
+    loaded, state, record = shipped.read(source, cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "checksum.json").unlink(missing_ok=True)
+    atomic_save(C.to_dict(loaded), run_dir / "config.json")
+    net = build_network(loaded.task, loaded.model, loaded.seed)
+    net.load_state_dict(state)
+    atomic_save(net.state_dict(), run_dir / "model.pt")  # the module's state_dict, as training saved it
+    atomic_save(json.loads((Path(source) / "metrics.json").read_text()), run_dir / "metrics.json")
+    atomic_save({**record["trained"], "installed_from": str(source)}, run_dir / "timing.json")
+    atomic_save({name: sha256_file(run_dir / name) for name in INSTALLED_CHECKSUMMED}, run_dir / "checksum.json")
+    _log(run_dir, f"installed from {source}")
+    return loaded
+
+
+def _install_committed(cfg: C.RunConfig, preset: str, run_dir: Path) -> bool:
+    """Install the committed network of `cfg` into `run_dir` (call under the run's lock); False when none is
+    committed, or when it is damaged (a warning names the file; the caller trains instead)."""
+    source = shipped.find(cfg, preset)
+    if source is None:
+        return False
+    try:
+        install(source, run_dir, cfg)
+        return True
+    except shipped.NetworkError as err:
+        warnings.warn(f"committed network {err}; training {run_dir} instead", CacheWarning, stacklevel=3)
+        _discard(run_dir, CacheError(err.path, err.reason))
+        return False
+
+
+def install_committed(cfg: C.RunConfig, preset: str, outputs_dir: Path | str = "outputs") -> bool:
+    """Make the cache serve the committed network of `cfg` (`utils.shipped`) unless it already holds the run or
+    a checkpoint of it: True when the cache now holds it finished."""
+    run_dir = run_dir_for(cfg, preset, outputs_dir)
+    with run_lock(run_dir):
+        _tidy(run_dir)
+        if is_trained(run_dir, cfg):
+            return True
+        if (run_dir / "checkpoint.pt").exists() or any((run_dir / name).exists() for name in FINISHED):
+            return False  # being trained, or damaged: get_model decides
+        return _install_committed(cfg, preset, run_dir)
 
 
 def is_trained(run_dir: Path | str, cfg: C.RunConfig | None = None) -> bool:
@@ -239,7 +291,8 @@ def run_lock(run_dir: Path):
 def get_model(task: str, condition: str, seed: int = 0, preset: str = C.DEFAULT_PRESET,
               outputs_dir: Path | str = "outputs", device: str = "cpu", progress: bool = True,
               **overrides) -> TrainedModel:
-    """A trained network from the cache, training it first if it is missing or damaged (see `verify_run`).
+    """A trained network from the cache; one that is missing is installed from the committed networks
+    (`utils.shipped`, `data/networks/`) when they hold it, and trained otherwise; a damaged one is retrained.
 
     `overrides` are config fields by name (`n_rec=128`, `noise_std=0.02`, ...). Any change of any field
     changes the hash, and so the directory: an old model is never reused for a new config.
@@ -256,6 +309,8 @@ def get_model(task: str, condition: str, seed: int = 0, preset: str = C.DEFAULT_
                 return model
             if (run_dir / "checkpoint.pt").exists():
                 check_config(run_dir, cfg)  # resume only from a checkpoint of this config
+            elif _install_committed(cfg, preset, run_dir):
+                return load_model(run_dir, device, cfg)
         except CacheError as err:  # never load a damaged model: say which file, retrain this one only
             warnings.warn(f"{err}; retraining {run_dir}", CacheWarning, stacklevel=2)
             _discard(run_dir, err)
@@ -263,5 +318,5 @@ def get_model(task: str, condition: str, seed: int = 0, preset: str = C.DEFAULT_
         return load_model(run_dir, device)
 
 
-__all__ = ["TrainedModel", "CacheError", "CacheWarning", "CHECKSUMMED", "FINISHED", "train", "run_dir_for",
-           "check_config", "verify_run", "load_model", "is_trained", "run_lock", "get_model", "atomic_save"]
+__all__ = ["TrainedModel", "CacheError", "CacheWarning", "CHECKSUMMED", "INSTALLED_CHECKSUMMED", "FINISHED", "train",
+           "run_dir_for", "check_config", "verify_run", "load_model", "install", "install_committed", "is_trained", "run_lock", "get_model", "atomic_save"]

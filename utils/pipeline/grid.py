@@ -8,7 +8,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
 from .. import config as C
-from ..cache import is_trained
+from ..cache import install_committed, is_trained
 from . import slurm as S
 from .slurm import LAUNCHERS
 from ..settings import RunSettings
@@ -52,14 +52,23 @@ def keep_freed_memory() -> None:
 
 
 def missing_jobs(notebooks: list[str], run: RunSettings) -> list[ModelJob]:
-    """The models of `required_models` not yet trained in the run's cache, each model directory once."""
-    todo, seen = [], set()
+    """The models of `required_models` that neither the run's cache nor the committed networks (`utils.shipped`,
+    installed into the cache here) hold, each model directory once; one progress line says how many came from where."""
+    todo, seen, cached, installed = [], set(), 0, 0
     for job in required_models(notebooks, run):
         cfg = job.config(run)
         run_dir = job.run_dir(run)
-        if run_dir not in seen and not is_trained(run_dir, cfg):  # a damaged model is retrained
+        if run_dir in seen:  # two notebooks may name one model differently (explicitly, or by the defaults)
+            continue
+        seen.add(run_dir)
+        if is_trained(run_dir, cfg):  # a damaged model counts as missing, and is retrained
+            cached += 1
+        elif install_committed(cfg, run.preset, run.outputs_dir):
+            installed += 1
+        else:
             todo.append(job)
-        seen.add(run_dir)  # two notebooks may name one model differently (explicitly, or by the defaults)
+    print(f"[networks] {len(seen)} needed at preset {run.preset!r}: {cached} in the cache, {installed} installed from "
+          f"the committed networks (data/networks/), {len(todo)} to train", flush=True)
     return todo
 
 
