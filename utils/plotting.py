@@ -173,10 +173,11 @@ def plot_explained_variance(ax: Axes, ev_active, ev_quiescent, already_cumulativ
 
 
 def plot_trajectories(ax: Axes, xy, color, every: int = 8, box_size: float | None = 2.2, lw: float = 0.6,
-                      alpha: float = 0.9) -> Axes:
+                      alpha: float = 0.9, scale_bar: float | None = None) -> Axes:
     """Decoded (x, y) trajectories (n, T, 2), every `every`-th, in the square box (Fig. 1d/e, 2a/b, C.1–C.3).
 
-    Start = black circle, end = black triangle. `box_size=None` leaves out the box outline.
+    Start = black circle, end = black triangle. `box_size=None` leaves out the box outline. The box is the frame
+    (no axes): `scale_bar` (metres) draws a bar of that length under it, labelled, for the panels' scale.
     """
     xy = np.asarray(xy)[::every]
     for traj in xy:
@@ -189,6 +190,10 @@ def plot_trajectories(ax: Axes, xy, color, every: int = 8, box_size: float | Non
         ax.set_xlim(-half - pad, half + pad)
         ax.set_ylim(-half - pad, half + pad)
         ax.axis("off")  # the box is the frame
+        if scale_bar is not None:
+            y = -half - 2.5 * pad
+            ax.plot([-half, -half + scale_bar], [y, y], color="black", lw=1.5, clip_on=False, solid_capstyle="butt")
+            ax.text(-half + scale_bar / 2, y - pad, f"{scale_bar:g} m", ha="center", va="top", clip_on=False)
     ax.set_aspect("equal")
     return ax
 

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 
 from .. import analysis as A
 from .. import plotting as P
-from ..claims import Check, Params, Verdict, fmt
+from ..claims import Check, Params, Verdict, fmt, params_of
 from ..models import noise_moments
 from .base import SP, Figure, FigureSettings, Model, Notebook, PerSeed, Results
 
@@ -29,6 +29,7 @@ NOTEBOOK = Notebook("ext_training_noise", (
     Model.of(SP, "noisy_unbiased", "1e-3", noise_std=math.sqrt(1e-3)),
     Model.of(SP, "noisy_unbiased", "uniform", noise_kind="uniform", recurrent_bias=False),
 ), seeds=2)
+GAUSSIAN_LEVELS = ("1e-5", "1e-4", "1e-3")  # the non-zero Gaussian levels: the claim compares these
 
 
 @dataclass
@@ -50,7 +51,7 @@ class TrainingNoiseResults(Results):
     decode_error: dict[str, PerSeed[float]]   # label -> final test decoding MSE (m² per coordinate)
     kl: dict[str, PerSeed[float]]             # label -> Fig. 2e KL(quiescent ‖ active) (nats; NaN where not estimable)
     total_variance: dict[str, PerSeed[float]]  # label -> Fig. 2f total quiescent variance (m²)
-
+    kl_uniform: dict[str, PerSeed[float]] | None = None  # label -> KL(𝒰 ‖ active): the uniform box's level, nats
 
 
 @dataclass
@@ -64,13 +65,15 @@ class TrainingNoise(Figure):
     decode_error: dict[str, dict[int, float]]   # final test decoding MSE (m² per coordinate)
     kl: dict[str, dict[int, float]]             # Fig. 2e KL(quiescent ‖ active), quiescence √2 × trained noise
     total_variance: dict[str, dict[int, float]]  # Fig. 2f total quiescent variance (m²)
+    kl_uniform: dict[str, dict[int, float]]     # KL(𝒰 ‖ active): the uniform box against the same active density
 
     def results(self) -> TrainingNoiseResults:
         return TrainingNoiseResults(
             levels={k: NoiseLevel(**v) for k, v in self.levels.items()},
             decode_error={k: PerSeed.of(v) for k, v in self.decode_error.items()},
             kl={k: PerSeed.of(v) for k, v in self.kl.items()},
-            total_variance={k: PerSeed.of(v) for k, v in self.total_variance.items()})
+            total_variance={k: PerSeed.of(v) for k, v in self.total_variance.items()},
+            kl_uniform={k: PerSeed.of(v) for k, v in self.kl_uniform.items()})
 
     def summary(self) -> str:
         lines = [f"{'σ²Δt':>8} {'decode MSE':>11} {'KL':>7} {'variance':>9}  (mean over seeds)"]
@@ -81,9 +84,37 @@ class TrainingNoise(Figure):
         return "\n".join(lines)
 
     def panels(self) -> dict[str, Callable[[Axes], None]]:
+        kl = self._by_level(self.kl, "KL (nats)")
+
+        def kl_with_bound(ax):
+            kl(ax)
+            ax.set_title("KL(quiescent ‖ active)")
+            self._draw_kl_bound(ax)
         return {"a": self._by_level(self.decode_error, "decoding MSE (m²)", log=True),
-                "b": self._by_level(self.kl, "KL(quiescent ‖ active) (nats)"),
+                "b": kl_with_bound,
                 "c": self._by_level(self.total_variance, "total quiescent variance (m²)", log=True)}
+
+    def _draw_kl_bound(self, ax: Axes) -> None:
+        """Each level's 𝒰 as a grey diamond beside its seeds, and the claim's bound: a band as tall as the allowed
+        range of the three Gaussian levels' means, from the lowest of them (the claim holds when all three lie in
+        it); the key beside the panel."""
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+        labels = list(self.levels)
+        for i, k in enumerate(labels):
+            ax.scatter([i + 0.3], [np.nanmean(list(self.kl_uniform[k].values()))], marker="D", s=9, color="0.45",
+                       zorder=3, linewidths=0)
+        gaussian = [i for i, k in enumerate(labels) if k in GAUSSIAN_LEVELS]
+        means = [np.nanmean(list(self.kl[labels[i]].values())) for i in gaussian]
+        bound = params_of("ext-training-noise")["max_kl_range"]
+        ax.fill_between([min(gaussian) - 0.4, max(gaussian) + 0.4], min(means), min(means) + bound, color="0.85",
+                        zorder=0, lw=0)
+        ax.legend(handles=[Line2D([], [], color=P.QUIESCENT, marker="o", ms=3, ls="none", label="seeds (noisy)"),
+                           Line2D([], [], color=P.NOISELESS, marker="o", ms=3, ls="none", label="seeds (noiseless)"),
+                           Line2D([], [], color="black", lw=1, label="mean"),
+                           Line2D([], [], color="0.45", marker="D", ms=3, ls="none", label=r"$\mathcal{U}$ (uniform box)"),
+                           Patch(color="0.85", label=f"bound: 1e-5…1e-3\nmeans within {bound:g} nats")],
+                  loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False, fontsize=5.5)
 
     def _by_level(self, values: dict[str, dict[int, float]], ylabel: str, log: bool = False):
         """One column per level: each seed a dot (purple if trained without noise), the mean a black bar."""
@@ -109,10 +140,10 @@ def compute(settings: FigureSettings) -> TrainingNoise:
     quiescence √2 × the trained noise, of the trained kind, so the noiseless network stays noiseless) and the
     Fig. 2f total variance (`n_variance` × `variance_steps`, first half dropped)."""
     a = settings.analysis
-    info, err, kl, var = {}, {}, {}, {}
+    info, err, kl, var, kl_u = {}, {}, {}, {}, {}
     for model in NOTEBOOK.models:
         label = model.label
-        err[label], kl[label], var[label] = {}, {}, {}
+        err[label], kl[label], var[label], kl_u[label] = {}, {}, {}, {}
         for trained in settings.trained_of(model):
             seed, net = trained.seed, trained.net
             std, kind = net.cfg.noise_std, net.cfg.noise_kind
@@ -123,10 +154,13 @@ def compute(settings: FigureSettings) -> TrainingNoise:
             err[label][seed] = float(trained.metrics["test_decode_error"][-1])
             act = A.active_run(net, a.n_kde, a.active_steps, seed).decoded
             q = A.quiescent_run(net, a.n_kde, a.quiescent_steps_kl, "scaled", seed, keep_states=False).decoded
-            kl[label][seed] = A.kl_divergence_or_nan(q, A.kde(act), a.kl_samples, seed)
+            active_density = A.kde(act)
+            kl[label][seed] = A.kl_divergence_or_nan(q, active_density, a.kl_samples, seed)
+            kl_u[label][seed] = float(A.kl_matrix({"𝒰": A.UniformBox(net.task_cfg.box_size)}, {"a": active_density},
+                                                  a.kl_samples, seed)[0, 0])
             long = A.quiescent_run(net, a.n_variance, a.variance_steps, "scaled", seed, keep_states=False).decoded
             var[label][seed] = A.total_variance(long, burn_in=a.variance_steps // 2)
-    return TrainingNoise(info, err, kl, var)
+    return TrainingNoise(info, err, kl, var, kl_u)
 
 
 # --- the checks of this figure's claims (data/claims.yaml) --------------------------------------------------
@@ -136,7 +170,7 @@ RESULTS = TrainingNoiseResults
 
 def check_ext_training_noise(r: TrainingNoiseResults, p: Params) -> Verdict:
     kl = {k: float(v.nan_mean()) for k, v in r.kl.items()}
-    noisy = [kl[k] for k in ("1e-5", "1e-4", "1e-3")]   # the non-zero Gaussian levels of the experiment
+    noisy = [kl[k] for k in GAUSSIAN_LEVELS]
     spread = max(noisy) - min(noisy)
     mse = {k: v.seed_mean() for k, v in r.decode_error.items()}
     return Verdict(spread <= p["max_kl_range"], ", ".join(f"{k} {fmt(v)}" for k, v in kl.items())

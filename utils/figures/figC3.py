@@ -67,8 +67,10 @@ class NoiseConditions(Figure):
 
 
 def _example_panel(xy, title, row_label):
+    """One regime's example runs; the first panel of a row carries the row's label and the scale (every box is the
+    same 2.2 m arena)."""
     def draw(ax):
-        P.plot_trajectories(ax, xy, P.QUIESCENT, every=1)
+        P.plot_trajectories(ax, xy, P.QUIESCENT, every=1, scale_bar=1.0 if row_label else None)
         if title:
             ax.set_title(title)
         if row_label:

@@ -106,13 +106,13 @@ class Conditions(Figure):
     def _stationary(self, ax: Axes) -> None:
         """b: unbiased late KL minus KL(𝒰 ‖ active) per seed; the bound 0.1 dashed."""
         self._dots(ax, lambda r: r.kl_late - r.kl_uniform,
-                   r"KL(late ‖ active) − KL($\mathcal{U}$ ‖ active), nats", "unbiased\n(dashed: bound)")
+                   r"KL(late ‖ active) − KL($\mathcal{U}$ ‖ active), nats", "unbiased (dots: seeds)\n(dashed: bound)")
         ax.axvline(self.rule.kl_margin, color="black", lw=0.6, ls="--")
 
     def _biased(self, ax: Axes) -> None:
         """c: biased late KL over fig2-biased's bound (0.25 × the smallest baseline); ≤ 1 passes."""
         self._dots(ax, lambda r: r.biased.kl_late / self.rule.biased_bound(r.biased),
-                   "KL(late ‖ active) / bound", "biased: fig2 rule (≤ 1)", log=True)
+                   "KL(late ‖ active) / bound", "biased (dots: seeds)\nfig2 rule (dashed: ≤ 1)", log=True)
         ax.axvline(1, color="black", lw=0.6, ls="--")
 
     def _smooth(self, ax: Axes) -> None:
