@@ -1,6 +1,7 @@
 """The committed networks (`utils.shipped`, data/networks/): every one checks out and the cache serves it without
 training; a damaged one is named and never loaded; the laptop sets need nothing that is not committed."""
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -169,3 +170,31 @@ def test_every_network_of_the_laptop_sets_is_committed(variant, notebooks):
     missing = [f"{c.task.name}/{C.condition_name(c)}/seed{c.seed}-{C.run_hash(c)}"
                for c in networks.set_networks(run, notebooks) if shipped.find(c, "laptop") is None]
     assert not missing, f"not committed (python -m utils networks ship): {missing}"
+
+
+# --- the manifests of the sets whose weights are not committed (paper scale) --------------------------------------
+
+MANIFESTS = sorted(shipped.NETWORKS_DIR.glob("*.json"))
+
+
+def _run_of(result_set: str) -> RunSettings:
+    """`paper-seed0-as-written` -> the run settings that write that result set."""
+    m = re.fullmatch(r"([a-z]+)(?:-seed([\d-]+?))?(?:-(as-written|as-released))?", result_set)
+    seeds = tuple(int(s) for s in m[2].split("-")) if m[2] else None
+    return RunSettings(m[1], m[3] or "default", seeds=seeds)
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_a_manifest_lists_the_networks_todays_code_trains_for_its_set(path):
+    """A run of the set (e.g. `figures --preset paper --seeds 0`) asks for exactly these directories: each entry's
+    config hashes to the name it lists, and the set's notebooks need exactly these configs."""
+    manifest = json.loads(path.read_text())
+    run = _run_of(manifest["result_set"])
+    assert run.result_set == manifest["result_set"] == path.stem
+    listed = []
+    for entry in manifest["networks"]:
+        cfg = C.from_dict(entry["config"])
+        assert entry["network"].endswith(f"seed{cfg.seed}-{C.run_hash(cfg)}"), entry["network"]
+        listed.append(cfg)
+    assert listed == networks.set_networks(run, ",".join(manifest["notebooks"]))
+    assert len(MANIFESTS) >= 3

@@ -87,13 +87,15 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("networks", help="the committed networks (data/networks/): ship from the cache, check, or "
                                         "retrain from scratch and compare")
-    p.add_argument("action", choices=("ship", "check", "retrain"),
+    p.add_argument("action", choices=("ship", "check", "retrain", "manifest"),
                    help="ship: commit the set's networks the cache holds; check: every committed network, no "
-                        "training; retrain: train the set's committed networks again under --into and compare")
-    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (ship, retrain)")
+                        "training; retrain: train the set's committed networks again under --into and compare; "
+                        "manifest: the configs (and cached checksums) of the set's networks, without weights")
+    p.add_argument("--only", default=None, help="comma-separated notebook names or prefixes (ship, retrain, manifest)")
     p.add_argument("--into", default=None, help="retrain: the folder to train into (never the cache)")
     p.add_argument("--jobs", type=positive_int, default=1, help="retrain: parallel training processes")
     p.add_argument("--threads", type=positive_int, default=None, help="retrain: torch threads per process")
+    _seeds(p)
     _common(p)
 
     p = sub.add_parser("new-figure", help="write a new figure that runs as written: utils/figures/<name>.py, "
@@ -171,6 +173,9 @@ def _dispatch(args) -> int:
             return networks.ship(run, args.only)
         if args.action == "check":
             return networks.check(run.preset)
+        if args.action == "manifest":
+            networks.manifest(run, args.only)
+            return 0
         if not args.into:
             raise C.ConfigError("networks retrain needs --into FOLDER (a folder outside the cache)")
         rows = networks.retrain(run, args.into, args.only, args.jobs)

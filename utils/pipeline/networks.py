@@ -3,7 +3,8 @@ from scratch to see whether this machine gives the same networks.
 
     python -m utils networks ship    --preset laptop [--set …] [--only …]   # cache -> data/networks/
     python -m utils networks check   --preset laptop                         # every committed network, no training
-    python -m utils networks retrain --preset laptop --outputs /tmp/again     # retrain and compare, network by network
+    python -m utils networks retrain --preset laptop --into /tmp/again        # retrain and compare, network by network
+    python -m utils networks manifest --preset paper --seeds 0 --only fig1    # configs (and checksums) without weights
 """
 from __future__ import annotations
 
@@ -65,6 +66,29 @@ def ship(run: RunSettings, only: str | None = None, root: Path | str | None = No
     for line in lacking:
         print(f"  not in the cache: {line}")
     return 1 if lacking else 0
+
+
+def manifest(run: RunSettings, only: str | None = None, root: Path | str | None = None) -> Path:
+    """`<root>/<result set>.json`: the resolved config of every network the set's notebooks use, with the sha256 of
+    its model.pt where the run's cache holds it finished (None otherwise): what a later run of the set can be
+    checked against without committing the weights (the paper-scale sets)."""
+    entries = []
+    for cfg in set_networks(run, only):
+        run_dir = run_dir_for(cfg, run.preset, run.outputs_dir)
+        try:
+            verify_run(run_dir, cfg)
+            sha = json.loads((run_dir / "checksum.json").read_text())["model.pt"]
+        except CacheError:
+            sha = None
+        entries.append({"network": run_dir.relative_to(Path(run.outputs_dir) / run.preset / "models").as_posix(),
+                        "model.pt sha256": sha, "config": C.to_dict(cfg)})
+    path = Path(root or shipped.NETWORKS_DIR) / f"{run.result_set}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"result_set": run.result_set, "notebooks": select_notebooks(only),
+                                        "networks": entries}, indent=1) + "\n")
+    print(f"[networks] {path}: {len(entries)} network(s), {sum(e['model.pt sha256'] is not None for e in entries)} "
+          f"with the checksum of a finished run in the cache")
+    return path
 
 
 def check(preset: str, root: Path | str | None = None) -> int:
@@ -185,4 +209,4 @@ def _seed_spreads(networks: list[tuple[C.RunConfig, dict]]) -> dict[str, tuple[f
     return spreads
 
 
-__all__ = ["set_networks", "ship", "check", "Comparison", "retrain"]
+__all__ = ["set_networks", "ship", "manifest", "check", "Comparison", "retrain"]
