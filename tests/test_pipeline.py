@@ -29,7 +29,7 @@ def top_level_imports(path: Path) -> list[ast.ImportFrom]:
 
 
 def test_the_pipeline_has_its_modules():
-    assert set(MODULES) == {"grid", "jobs", "networks", "notebooks", "provenance", "rules", "scaffold", "schedule", "site",
+    assert set(MODULES) == {"compare", "grid", "jobs", "networks", "notebooks", "provenance", "rules", "scaffold", "schedule", "site",
                             "slurm"}
 
 

@@ -198,3 +198,18 @@ def test_a_manifest_lists_the_networks_todays_code_trains_for_its_set(path):
         listed.append(cfg)
     assert listed == networks.set_networks(run, ",".join(manifest["notebooks"]))
     assert len(MANIFESTS) >= 3
+
+
+def test_compare_results_finds_a_mean_moved_beyond_its_seed_spread_and_nothing_in_an_identical_copy(tmp_path):
+    from utils.pipeline.compare import compare_results
+    for name in ("old", "new"):
+        (tmp_path / name / "results").mkdir(parents=True)
+    data = {"results": {"kl": {"per_seed": {"0": 0.20, "1": 0.22}, "mean": 0.21, "sd": 0.014}, "n": 5, "curve": [1, 2]}}
+    (tmp_path / "old/results/fig.json").write_text(json.dumps(data))
+    (tmp_path / "new/results/fig.json").write_text(json.dumps(data))
+    (same,) = compare_results(tmp_path / "old", tmp_path / "new")
+    assert (same.numbers, same.equal, same.moved) == (7, 7, [])
+    data["results"]["kl"] = {"per_seed": {"0": 0.30, "1": 0.31}, "mean": 0.305, "sd": 0.007}   # moved 6.8 sd
+    (tmp_path / "new/results/fig.json").write_text(json.dumps(data))
+    (moved,) = compare_results(tmp_path / "old", tmp_path / "new")
+    assert [m.path for m in moved.moved] == ["kl"] and moved.equal == 3

@@ -1,4 +1,5 @@
-"""Command line: `python -m utils {train,config,train-grid,figures,report,networks,new-figure} ...` (see docs/usage.md)."""
+"""Command line: `python -m utils {train,config,train-grid,figures,report,networks,compare-results,new-figure} ...`
+(see docs/usage.md)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from pathlib import Path
 from . import config as C
 from . import report
 from .cache import get_model
-from .pipeline import networks, slurm
+from .pipeline import compare, networks, slurm
 from .pipeline.grid import train_grid
 from .pipeline.notebooks import regenerate
 from .pipeline.scaffold import new_figure
@@ -98,6 +99,11 @@ def build_parser() -> Parser:
     _seeds(p)
     _common(p)
 
+    p = sub.add_parser("compare-results", help="two renders of a result set, number by number: what moved by more "
+                                               "than its seed spread")
+    p.add_argument("old", help="the earlier result-set folder, e.g. a copy of outputs/laptop")
+    p.add_argument("new", help="the later one, e.g. outputs/laptop")
+
     p = sub.add_parser("new-figure", help="write a new figure that runs as written: utils/figures/<name>.py, "
                                           "notebooks/<name>.ipynb and its claim in data/claims.yaml")
     p.add_argument("name", help="ext_ and lower-case words, e.g. ext_my_figure")
@@ -145,6 +151,11 @@ def _dispatch(args) -> int:
             print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
         print(f"next: make figures ONLY={args.name} PRESET=smoke, then make test (docs/layout.md)")
         return 0
+    if args.command == "compare-results":
+        for folder in (args.old, args.new):
+            if not (Path(folder) / "results").is_dir():
+                raise C.ConfigError(f"{folder} has no results/ folder (a result set's folder, e.g. outputs/laptop)")
+        return compare.main(args.old, args.new)
     overrides = parse_overrides(args.overrides)
     if args.command in ("train", "config"):
         run = run_settings(args)
