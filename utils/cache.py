@@ -319,4 +319,5 @@ def get_model(task: str, condition: str, seed: int = 0, preset: str = C.DEFAULT_
 
 
 __all__ = ["TrainedModel", "CacheError", "CacheWarning", "CHECKSUMMED", "INSTALLED_CHECKSUMMED", "FINISHED", "train",
-           "run_dir_for", "check_config", "verify_run", "load_model", "install", "install_committed", "is_trained", "run_lock", "get_model", "atomic_save"]
+           "run_dir_for", "check_config", "verify_run", "load_model", "install", "install_committed", "is_trained",
+           "run_lock", "get_model", "atomic_save"]
