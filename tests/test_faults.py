@@ -483,6 +483,10 @@ TRAIN = ["train", "--task", "spatial", "--condition", "noisy_unbiased", "--prese
     ["figures", "--preset", "smoke", "--threads", "-2"],
     ["figures", "--preset", "smoke", "--set", "n_rec=8"],
     ["report", "--preset", "huge"],
+    ["networks", "retrain", "--preset", "smoke"],          # no --into
+    ["networks", "ship", "--preset", "huge"],
+    ["networks", "check", "--preset", "smoke", "--set", "n_rec=8"],
+    ["compare-results", "nowhere", "elsewhere"],
     [*TRAIN, "--seed", "1.5"],
     [*TRAIN, "--seed", "-1"],
     [*TRAIN, "--seed", "0", "--set", "batches=0"],
