@@ -57,7 +57,8 @@ def build_parser() -> Parser:
     parser = Parser(prog="python -m utils", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("train", help="train one model (or find it in the cache); prints its run directory")
+    p = sub.add_parser("train", help="train one model (or find it in the cache, or install it from the committed "
+                                     "networks: networks retrain trains those again); prints its run directory")
     _run_args(p)
     p.add_argument("--seed", required=True, help="non-negative integer")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
