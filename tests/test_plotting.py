@@ -106,10 +106,12 @@ def test_kde_map(ax):
 def test_kl_matrix_prints_every_value(ax):
     matrix = RNG.uniform(-0.05, 12, (4, 6))
     matrix[0, 2] = 0.0060   # a small entry keeps its digits: two significant ones
+    matrix[0, 3] = 0.00047  # a smaller one in powers of ten, as narrow as the others
     assert P.plot_kl_matrix(ax, matrix) is ax
     texts = [t.get_text() for t in ax.texts]
-    assert len(texts) == 24 and "0.006" in texts
-    assert Counter(texts) == Counter(f"{v:.2f}" if abs(v) >= 0.1 else f"{v:.2g}" for v in matrix.ravel())
+    assert len(texts) == 24 and "0.006" in texts and "4.7e-4" in texts
+    assert Counter(texts) == Counter(P.kl_cell_label(v) for v in matrix.ravel())
+    assert max(len(t) for t in texts) <= 6
     assert [t.get_text() for t in ax.get_xticklabels()] == P.KL_COLS
     assert [t.get_text() for t in ax.get_yticklabels()] == P.KL_ROWS
 

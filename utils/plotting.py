@@ -238,6 +238,15 @@ def plot_kde_map(ax: Axes, density, extent, cmap: str = KDE_CMAP, vmin=None, vma
     return ax
 
 
+def kl_cell_label(v: float) -> str:
+    """A KL matrix cell's text: 0.41, 0.0066, 4.7e-4."""
+    if not abs(v) < 0.1:
+        return f"{v:.2f}"
+    if abs(v) >= 1e-3 or v == 0:
+        return f"{v:.2g}"
+    return f"{v:.1e}".replace("e-0", "e-")
+
+
 def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cmap: str = KL_CMAP,
                    vmin=None, vmax=None) -> Axes:
     """KL(quiescent ‖ active) in nats (Fig. 2e): rows = active networks, columns = quiescent sources.
@@ -252,8 +261,9 @@ def plot_kl_matrix(ax: Axes, matrix, row_labels=KL_ROWS, col_labels=KL_COLS, cma
     matrix = np.asarray(matrix, dtype=float)
     top = vmax if vmax is not None else max(float(np.nanmax(matrix)), 0.1)
     norm = LogNorm(vmin=max(vmin or 0.01, 1e-3), vmax=top, clip=True)
-    # two decimals, or two significant digits below 0.1 (0.0060, not 0.00: the HD matrix's 𝒰 and R^σ columns)
-    labels = np.vectorize(lambda v: f"{v:.2f}" if not abs(v) < 0.1 else f"{v:.2g}")(matrix)
+    # two decimals, or two significant digits below 0.1 (0.0060, not 0.00: the HD matrix's 𝒰 and R^σ columns),
+    # in powers of ten below 0.001 (4.7e-4: 0.00047 is wider than a cell of the HD matrix)
+    labels = np.vectorize(kl_cell_label)(matrix)
     sns.heatmap(matrix, ax=ax, annot=labels, fmt="", annot_kws={"fontsize": 6}, cmap=cmap, norm=norm,
                 xticklabels=col_labels, yticklabels=row_labels, linewidths=0.5, linecolor="white",
                 cbar_kws={"label": "KL divergence (nats, log scale)", "fraction": 0.06, "pad": 0.03})
