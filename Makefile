@@ -28,7 +28,7 @@ endif
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-figures: $(STAMP)  ## train what is missing, run every notebook, write the report and index
+figures: $(STAMP)  ## the committed networks into the cache (train only what is missing), every notebook, the report and index
 	MPLBACKEND=Agg $(PY) -m utils figures --preset $(PRESET) $(if $(ONLY),--only $(ONLY))
 
 test: $(STAMP)  ## the whole test suite, notebooks included (smoke preset)

@@ -213,3 +213,14 @@ def test_compare_results_finds_a_mean_moved_beyond_its_seed_spread_and_nothing_i
     (tmp_path / "new/results/fig.json").write_text(json.dumps(data))
     (moved,) = compare_results(tmp_path / "old", tmp_path / "new")
     assert [m.path for m in moved.moved] == ["kl"] and moved.equal == 3
+
+
+def test_installing_never_waits_for_a_process_that_holds_the_run(tmp_path, monkeypatch):
+    """A grid asks for every network before it starts; one that another process is training (its lock held) is
+    left to get_model, which waits for it, instead of blocking the whole list."""
+    monkeypatch.setattr(shipped, "NETWORKS_DIR", tmp_path / "networks")
+    cfg, _ = fake_network(tmp_path / "networks")
+    run_dir = cache.run_dir_for(cfg, "smoke", tmp_path / "out")
+    with cache.run_lock(run_dir) as held:   # a second open file: flock treats it as another holder
+        assert held and not cache.install_committed(cfg, "smoke", tmp_path / "out")
+    assert cache.install_committed(cfg, "smoke", tmp_path / "out")   # free again: installed

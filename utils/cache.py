@@ -243,9 +243,12 @@ def _install_committed(cfg: C.RunConfig, preset: str, run_dir: Path) -> bool:
 
 def install_committed(cfg: C.RunConfig, preset: str, outputs_dir: Path | str = "outputs") -> bool:
     """Make the cache serve the committed network of `cfg` (`utils.shipped`) unless it already holds the run or
-    a checkpoint of it: True when the cache now holds it finished."""
+    a checkpoint of it: True when the cache now holds it finished. Never waits for a process that holds the run's
+    lock (one training it, say): False then."""
     run_dir = run_dir_for(cfg, preset, outputs_dir)
-    with run_lock(run_dir):
+    with run_lock(run_dir, wait=False) as got:
+        if not got:   # another process is training or installing it: get_model will wait for it there
+            return False
         _tidy(run_dir)
         if is_trained(run_dir, cfg):
             return True
@@ -277,13 +280,18 @@ def _discard(run_dir: Path, err: CacheError) -> None:
 
 
 @contextmanager
-def run_lock(run_dir: Path):
-    """An exclusive lock per model directory; the OS drops it when its holder dies (no stale locks)."""
+def run_lock(run_dir: Path, wait: bool = True):
+    """An exclusive lock per model directory; the OS drops it when its holder dies (no stale locks). With
+    `wait=False` it yields False at once where another process holds it (and True where it got it)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
