@@ -82,37 +82,11 @@ def test_the_readme_opens_with_its_answer():
     assert len(rows) >= 8   # one row per claim family
 
 
-def _printed(value: float, text: str) -> bool:
-    """Whether `text` (a number as a page prints it: 0.212, 1.2e-05, 13.40%) is `value` at that precision."""
-    body = text.rstrip("%")
-    scale = 100 if text.endswith("%") else 1
-    if "e" in body.lower():
-        mantissa, exp = body.lower().split("e")
-        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
-        return f"{value * scale:.{digits}e}".replace("e-0", "e-").replace("e+0", "e+") == body.replace("e-0", "e-") \
-            or float(f"{value * scale:.{digits}e}") == float(body)
-    digits = len(body.split(".")[1]) if "." in body else 0
-    return abs(round(value * scale, digits) - float(body)) < 0.5 * 10 ** -digits + 1e-12
-
-
-def _json_numbers(obj) -> list[float]:
-    if isinstance(obj, bool) or obj is None:
-        return []
-    if isinstance(obj, (int, float)):
-        return [float(obj)]
-    if isinstance(obj, dict):
-        return [x for v in obj.values() for x in _json_numbers(v)] + [float(k) for k in obj if NUMBER.fullmatch(k)]
-    if isinstance(obj, list):
-        return [x for v in obj for x in _json_numbers(v)]
-    return []
-
-
 def _untied_numbers(lines: list[str], require_tag: bool = True) -> list[str]:
     """Numbers in code spans (`0.254`) on lines that do not cite where they come from, or that their sources do not
-    hold. A source is `<set>:<claim>` (the claim's measured value or a seed's, as `outputs/<set>/report.json` prints
-    it) or `<set>/<figure>` (any number of `outputs/<set>/results/<figure>.json`, at the precision printed)."""
+    hold: a source is `<set>:<claim>`, and the number must be the claim's measured value or a seed's, as
+    `outputs/<set>/report.json` prints it."""
     reports: dict[str, dict] = {}
-    results: dict[str, list[float]] = {}
     out = []
     for line in lines:
         cited = re.findall(r"`([^`]*)`", SOURCE.sub("", line))
@@ -125,22 +99,13 @@ def _untied_numbers(lines: list[str], require_tag: bool = True) -> list[str]:
                 out.append(f"no source: {line[:80]}")
             continue
         known: set[str] = set()
-        values: list[float] = []
         for source in tag.group(1).split():
-            if "/" in source:
-                result_set, figure = source.split("/")
-                if source not in results:
-                    data = json.loads((ROOT / "outputs" / result_set / "results" / f"{figure}.json").read_text())
-                    results[source] = _json_numbers(data)
-                values += results[source]
-                continue
             result_set, claim = source.split(":")
             report = reports.setdefault(result_set,
                                         json.loads((ROOT / "outputs" / result_set / "report.json").read_text()))
             (row,) = [r for r in report["claims"] if r["id"] == claim]
             known |= set(NUMBER.findall(" ".join([row["value"], *row["per_seed"].values()])))
-        missing = [n for n in numbers if n not in known
-                   and not any(_printed(v, n.lstrip("+")) for v in values)]
+        missing = [n for n in numbers if n not in known]
         if missing:
             out.append(f"{missing} not in {tag.group(1).strip()}: {line[:80]}")
     return out
@@ -156,17 +121,19 @@ def test_every_number_of_the_readme_answer_is_in_the_report_it_cites():
 
 
 def test_every_measured_number_of_the_results_page_is_in_what_it_cites():
-    """docs/results.md as the README: every number in a code span names its report row or results file."""
+    """docs/results.md as the README: every number in a code span names the report rows it comes from."""
     lines = (ROOT / "docs" / "results.md").read_text().splitlines()
     assert _untied_numbers(lines) == []
     assert sum(1 for line in lines if SOURCE.search(line)) >= 20
 
 
 def test_the_number_tie_sees_a_number_no_source_holds():
-    line = "KL `0.212` and `0.999` <!-- from: laptop:fig2-unbiased -->"
-    assert _untied_numbers([line]) == ["['0.999'] not in laptop:fig2-unbiased: " + line[:80]]
+    report = json.loads((ROOT / "outputs/laptop/report.json").read_text())
+    (row,) = [r for r in report["claims"] if r["id"] == "fig2-unbiased"]
+    measured = NUMBER.findall(row["value"])[0]
+    line = f"KL `{measured}` and `9.999` <!-- from: laptop:fig2-unbiased -->"
+    assert _untied_numbers([line]) == ["['9.999'] not in laptop:fig2-unbiased: " + line[:80]]
     assert _untied_numbers(["KL `0.212` with no source"]) == ["no source: KL `0.212` with no source"]
-    assert _printed(0.21234, "0.212") and not _printed(0.2139, "0.212") and _printed(0.1340, "13.40%")
 
 
 # --- every relative link of the Markdown a GitHub reader opens resolves ------------------------------------------
