@@ -54,7 +54,8 @@ class HDMetricsResults(KLTable, _Head):
 class HDMetrics(Figure):
     name: ClassVar[str] = "ext_hd_metrics"
     layout: ClassVar[str] = "abc"
-    figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 1.9), "width_ratios": [1.5, 1, 1]}
+    # a wide enough for its 24 cells to print 0.0066 inside them (b and c are line plots)
+    figure_kw: ClassVar[dict] = {"figsize": (P.FULL_WIDTH, 2.0), "width_ratios": [2.1, 1, 1]}
 
     seeds: list[int]
     kappa: float
