@@ -1,6 +1,7 @@
 """The committed networks (`utils.shipped`, data/networks/): every one checks out and the cache serves it without
 training; a damaged one is named and never loaded; the laptop sets need nothing that is not committed."""
 import json
+import lzma
 import re
 import warnings
 from pathlib import Path
@@ -92,8 +93,8 @@ def test_a_damaged_committed_network_is_named_and_never_loaded(tmp_path, monkeyp
         (path / "weights.xz").write_bytes(bytes(data))
         named = "weights.xz"
     elif damage == "metrics":
-        (path / "metrics.json").write_text('{"test_loss": [0.0]}')
-        named = "metrics.json"
+        (path / shipped.METRICS).write_bytes(lzma.compress(b'{"test_loss": [0.0]}'))
+        named = shipped.METRICS
     elif damage == "config":
         fields = json.loads((path / "config.json").read_text())
         fields["model"]["n_rec"] += 1
@@ -165,7 +166,7 @@ def test_every_committed_network_checks_out_and_the_cache_serves_it(path, tmp_pa
 def test_every_network_of_the_laptop_sets_is_committed(variant, notebooks):
     """A fresh clone renders every laptop set without training: each network its notebooks use is committed."""
     if notebooks == "as committed":  # the notebooks the committed as-written set has
-        notebooks = ",".join(p.stem for p in (ROOT / "outputs/laptop-as-written/notebooks").glob("*.ipynb"))
+        notebooks = ",".join(p.stem for p in (ROOT / "outputs/laptop-as-written/notebooks").glob("[!.]*.ipynb"))
     run = RunSettings("laptop", variant)
     missing = [f"{c.task.name}/{C.condition_name(c)}/seed{c.seed}-{C.run_hash(c)}"
                for c in networks.set_networks(run, notebooks) if shipped.find(c, "laptop") is None]

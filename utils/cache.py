@@ -219,7 +219,7 @@ def install(source: Path | str, run_dir: Path | str, cfg: C.RunConfig | None = N
     net = build_network(loaded.task, loaded.model, loaded.seed)
     net.load_state_dict(state)
     atomic_save(net.state_dict(), run_dir / "model.pt")  # the module's state_dict, as training saved it
-    atomic_save(json.loads((Path(source) / "metrics.json").read_text()), run_dir / "metrics.json")
+    atomic_save(shipped.metrics_of(source), run_dir / "metrics.json")
     atomic_save({**record["trained"], "installed_from": str(source)}, run_dir / "timing.json")
     atomic_save({name: sha256_file(run_dir / name) for name in INSTALLED_CHECKSUMMED}, run_dir / "checksum.json")
     _log(run_dir, f"installed from {source}")

@@ -9,8 +9,8 @@ Layout: `data/networks/<preset>/<task>/<condition>/seed<k>-<hash>/`, the model c
   mantissas barely compress; grouped exponents do): what keeps every `laptop` set's networks within the
   repository's budget. Read with `torch.load(weights_only=True)`: no pickle that runs code.
 - `config.json`: the resolved `RunConfig`; its hash names the directory.
-- `metrics.json`: the training and test curves.
-- `network.json`: sha256 of `weights.xz` and `metrics.json`, the digest of the tensors themselves (`tensor_digest`:
+- `metrics.json.xz`: the training and test curves (the cache's `metrics.json`, lzma-compressed: a third of its size).
+- `network.json`: sha256 of `weights.xz` and `metrics.json.xz`, the digest of the tensors themselves (`tensor_digest`:
   names, dtypes, shapes and bytes, the same whatever file format holds them) and how the network was trained
   (device, threads, torch version, seconds).
 
@@ -34,7 +34,8 @@ from .files import atomic_write, sha256_file
 from .models import build_network
 
 NETWORKS_DIR = Path(__file__).resolve().parents[1] / "data" / "networks"
-FILES = ("weights.xz", "config.json", "metrics.json", "network.json")
+METRICS = "metrics.json.xz"
+FILES = ("weights.xz", "config.json", METRICS, "network.json")
 
 
 class NetworkError(RuntimeError):
@@ -106,7 +107,7 @@ def _json(path: Path) -> Any:
 
 def read(path: Path | str, cfg: C.RunConfig | None = None) -> tuple[C.RunConfig, dict[str, torch.Tensor], dict]:
     """A committed network after every check: its config hashes to its directory's name (and is `cfg` when given),
-    `weights.xz` and `metrics.json` match network.json's sha256, the unpacked tensors match its tensor digest and
+    `weights.xz` and `metrics.json.xz` match network.json's sha256, the unpacked tensors match its tensor digest and
     fit the network the config builds. Returns (config, state_dict, network.json); a NetworkError names the file."""
     path = Path(path)
     record = _json(path / "network.json")
@@ -120,7 +121,7 @@ def read(path: Path | str, cfg: C.RunConfig | None = None) -> tuple[C.RunConfig,
                                                  f"name (model-code version {C.MODEL_CODE_VERSION})")
     if cfg is not None and loaded != cfg:
         raise NetworkError(path / "config.json", f"does not match the requested config (hash {C.run_hash(cfg)})")
-    for name in ("weights.xz", "metrics.json"):
+    for name in ("weights.xz", METRICS):
         if not (path / name).exists():
             raise NetworkError(path / name, "missing")
         if sha256_file(path / name) != record.get("sha256", {}).get(name):
@@ -145,11 +146,16 @@ def write(path: Path | str, cfg: C.RunConfig, state: dict[str, torch.Tensor], me
     path.mkdir(parents=True, exist_ok=True)
     atomic_write(path / "weights.xz", lambda fh: fh.write(pack(state)))
     atomic_write(path / "config.json", lambda fh: fh.write(json.dumps(C.to_dict(cfg), indent=1).encode()))
-    atomic_write(path / "metrics.json", lambda fh: fh.write(json.dumps(metrics, indent=1).encode()))  # as the cache
-    record = {"sha256": {name: sha256_file(path / name) for name in ("weights.xz", "metrics.json")},
+    atomic_write(path / METRICS, lambda fh: fh.write(lzma.compress(json.dumps(metrics, indent=1).encode(), preset=9)))
+    record = {"sha256": {name: sha256_file(path / name) for name in ("weights.xz", METRICS)},
               "tensor_digest": tensor_digest(state), "trained": trained}
     atomic_write(path / "network.json", lambda fh: fh.write(json.dumps(record, indent=1).encode()))
     return path
+
+
+def metrics_of(path: Path | str) -> dict:
+    """The training and test curves of a committed network (check it with `read` first)."""
+    return json.loads(lzma.decompress((Path(path) / METRICS).read_bytes()))
 
 
 def committed(preset: str, root: Path | str | None = None) -> list[Path]:
@@ -157,5 +163,5 @@ def committed(preset: str, root: Path | str | None = None) -> list[Path]:
     return sorted(p.parent for p in (Path(root or NETWORKS_DIR) / preset).glob("*/*/seed*/network.json"))
 
 
-__all__ = ["NETWORKS_DIR", "NetworkError", "tensor_digest", "pack", "unpack", "shipped_dir", "find", "read",
-           "write", "committed"]
+__all__ = ["NETWORKS_DIR", "METRICS", "NetworkError", "tensor_digest", "pack", "unpack", "shipped_dir", "find", "read",
+           "metrics_of", "write", "committed"]

@@ -187,7 +187,7 @@ def retrain(run: RunSettings, into: Path | str, only: str | None = None, jobs: i
 
 
 def record_metrics(path: Path) -> dict:
-    return json.loads((path / "metrics.json").read_text())
+    return shipped.metrics_of(path)
 
 
 def _model_key(cfg: C.RunConfig) -> str:
