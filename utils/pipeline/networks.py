@@ -106,7 +106,7 @@ def check(preset: str, root: Path | str | None = None) -> int:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class RetrainedNetwork:
     """A retrained network against its committed one: bitwise equal, or how far its final metrics moved compared
     with the spread of those metrics across the committed seeds of the same model."""
     name: str
@@ -144,10 +144,12 @@ def _provenance(timing: dict) -> str:
 
 
 def retrain(run: RunSettings, into: Path | str, only: str | None = None, jobs: int = 1,
-            root: Path | str | None = None) -> list[Comparison]:
+            root: Path | str | None = None) -> list[RetrainedNetwork]:
     """Train every committed network of the set from scratch under `into` (never the run's cache, never installed
     from the committed ones) and compare each with its committed network; prints and writes the table."""
     into = Path(into)
+    if into.resolve() == Path(run.outputs_dir).resolve():
+        raise C.ConfigError(f"--into {into} is the cache: retrain into another folder")
     configs = [cfg for cfg in set_networks(run, only) if shipped.find(cfg, run.preset, root)]
     configs.sort(key=training_cost, reverse=True)
     threads = default_threads(jobs, run.threads)
@@ -170,7 +172,7 @@ def retrain(run: RunSettings, into: Path | str, only: str | None = None, jobs: i
         fresh = load_model(fresh_dir, cfg=cfg)
         old_m = record_metrics(shipped.find(cfg, run.preset, root))
         timing = json.loads((fresh_dir / "timing.json").read_text())
-        rows.append(Comparison(
+        rows.append(RetrainedNetwork(
             name=f"{cfg.task.name}/{C.condition_name(cfg)}/seed{cfg.seed}-{C.run_hash(cfg)}",
             identical=shipped.tensor_digest(fresh.net.state_dict()) == record["tensor_digest"],
             test_loss=(_final(old_m, "test_loss"), _final(fresh.metrics, "test_loss")),
@@ -209,4 +211,4 @@ def _seed_spreads(networks: list[tuple[C.RunConfig, dict]]) -> dict[str, tuple[f
     return spreads
 
 
-__all__ = ["set_networks", "ship", "manifest", "check", "Comparison", "retrain"]
+__all__ = ["set_networks", "ship", "manifest", "check", "RetrainedNetwork", "retrain"]
