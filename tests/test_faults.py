@@ -484,6 +484,7 @@ TRAIN = ["train", "--task", "spatial", "--condition", "noisy_unbiased", "--prese
     ["figures", "--preset", "smoke", "--set", "n_rec=8"],
     ["report", "--preset", "huge"],
     ["networks", "retrain", "--preset", "smoke"],          # no --into
+    ["networks", "retrain", "--preset", "smoke", "--into", "outputs"],   # the cache itself
     ["networks", "ship", "--preset", "huge"],
     ["networks", "check", "--preset", "smoke", "--set", "n_rec=8"],
     ["compare-results", "nowhere", "elsewhere"],
