@@ -109,12 +109,12 @@ class TrainingNoise(Figure):
         bound = params_of("ext-training-noise")["max_kl_range"]
         ax.fill_between([min(gaussian) - 0.4, max(gaussian) + 0.4], min(means), min(means) + bound, color="0.85",
                         zorder=0, lw=0)
-        ax.legend(handles=[Line2D([], [], color=P.QUIESCENT, marker="o", ms=3, ls="none", label="seeds (noisy)"),
-                           Line2D([], [], color=P.NOISELESS, marker="o", ms=3, ls="none", label="seeds (noiseless)"),
-                           Line2D([], [], color="black", lw=1, label="mean"),
-                           Line2D([], [], color="0.45", marker="D", ms=3, ls="none", label=r"$\mathcal{U}$ (uniform box)"),
-                           Patch(color="0.85", label=f"bound: 1e-5…1e-3\nmeans within {bound:g} nats")],
-                  loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False, fontsize=5.5)
+        P.legend_beside(ax, fontsize=5.5, handles=[
+            Line2D([], [], color=P.QUIESCENT, marker="o", ms=3, ls="none", label="seeds (noisy)"),
+            Line2D([], [], color=P.NOISELESS, marker="o", ms=3, ls="none", label="seeds (noiseless)"),
+            Line2D([], [], color="black", lw=1, label="mean"),
+            Line2D([], [], color="0.45", marker="D", ms=3, ls="none", label=r"$\mathcal{U}$ (uniform box)"),
+            Patch(color="0.85", label=f"bound: 1e-5…1e-3\nmeans within {bound:g} nats")])
 
     def _by_level(self, values: dict[str, dict[int, float]], ylabel: str, log: bool = False):
         """One column per level: each seed a dot (purple if trained without noise), the mean a black bar."""
