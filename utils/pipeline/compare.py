@@ -1,7 +1,7 @@
 """Two renders of one result set, number by number: which results moved, and which moved by more than the spread
 of their own seeds (a re-render with retrained networks should move values within that spread, not beyond it).
 
-    python -m utils compare-results OLD_SET_DIR NEW_SET_DIR      # e.g. /tmp/old/laptop outputs/laptop
+    python -m utils compare-results OLD_SET_DIR NEW_SET_DIR      # e.g. ../laptop-before outputs/laptop
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from scratch to see whether this machine gives the same networks.
 
     python -m utils networks ship    --preset laptop [--set …] [--only …]   # cache -> data/networks/
     python -m utils networks check   --preset laptop                         # every committed network, no training
-    python -m utils networks retrain --preset laptop --into /tmp/again        # retrain and compare, network by network
+    python -m utils networks retrain --preset laptop --into ../retrained     # retrain and compare, network by network
     python -m utils networks manifest --preset paper --seeds 0 --only fig1    # configs (and checksums) without weights
 """
 from __future__ import annotations
