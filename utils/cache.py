@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import pickle
-import re
 import time
 import warnings
 from contextlib import contextmanager
@@ -131,7 +130,7 @@ def train(cfg: C.RunConfig, run_dir: Path | str, device: str | torch.device = "c
 
 def run_dir_for(cfg: C.RunConfig, preset: str, outputs_dir: Path | str = "outputs") -> Path:
     return (Path(outputs_dir) / preset / "models" / cfg.task.name / C.condition_name(cfg)
-            / f"seed{cfg.seed}-{C.run_hash(cfg)}")
+            / C.run_name(cfg))
 
 
 def _first_line(err: BaseException) -> str:
@@ -157,8 +156,8 @@ def check_config(run_dir: Path | str, cfg: C.RunConfig | None = None) -> C.RunCo
         loaded = C.from_dict(saved)
     except (KeyError, TypeError) as err:
         raise CacheError(path, f"not a run config ({_first_line(err)})") from None
-    named = re.fullmatch(r"seed\d+-([0-9a-f]{12})", path.parent.name)
-    if named and C.run_hash(loaded) != named[1]:
+    named = C.named_hash(path.parent.name)
+    if named and C.run_hash(loaded) != named:
         raise CacheError(path, f"its config hashes to {C.run_hash(loaded)}, not to its directory's {named[1]} "
                                f"(model-code version {C.MODEL_CODE_VERSION})")
     if cfg is not None and loaded != cfg:   # as configs, not JSON: a field added later reads as its default

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -357,3 +358,14 @@ def run_hash(cfg: RunConfig) -> str:
     """The cache key of a trained model: its config and the model-code version that trained it."""
     text = f"{config_hash(cfg)}/code{MODEL_CODE_VERSION}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_name(cfg: RunConfig) -> str:
+    """The directory name of a trained model, in the cache and among the committed networks: `seed<k>-<hash>`."""
+    return f"seed{cfg.seed}-{run_hash(cfg)}"
+
+
+def named_hash(directory: str) -> str | None:
+    """The run hash a directory name `seed<k>-<hash>` (`run_name`) carries, or None for another name."""
+    named = re.fullmatch(r"seed\d+-([0-9a-f]{12})", directory)
+    return named[1] if named else None

@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import lzma
-import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ from .models import build_network
 
 NETWORKS_DIR = Path(__file__).resolve().parents[1] / "data" / "networks"
 METRICS = "metrics.json.xz"
-FILES = ("weights.xz", "config.json", METRICS, "network.json")
 
 
 class NetworkError(RuntimeError):
@@ -86,8 +84,7 @@ def unpack(data: bytes) -> dict[str, torch.Tensor]:
 def shipped_dir(cfg: C.RunConfig, preset: str, root: Path | str | None = None) -> Path:
     """Where the committed network of `cfg` lives (whether or not it is there); `root` defaults to NETWORKS_DIR,
     read at each call (a test points it elsewhere)."""
-    network = f"seed{cfg.seed}-{C.run_hash(cfg)}"
-    return Path(root or NETWORKS_DIR) / preset / cfg.task.name / C.condition_name(cfg) / network
+    return Path(root or NETWORKS_DIR) / preset / cfg.task.name / C.condition_name(cfg) / C.run_name(cfg)
 
 
 def find(cfg: C.RunConfig, preset: str, root: Path | str | None = None) -> Path | None:
@@ -115,8 +112,7 @@ def read(path: Path | str, cfg: C.RunConfig | None = None) -> tuple[C.RunConfig,
         loaded = C.from_dict(_json(path / "config.json"))
     except (KeyError, TypeError) as err:
         raise NetworkError(path / "config.json", f"not a run config ({type(err).__name__}: {err})") from None
-    named = re.fullmatch(r"seed\d+-([0-9a-f]{12})", path.name)
-    if not named or C.run_hash(loaded) != named[1]:
+    if C.run_hash(loaded) != C.named_hash(path.name):
         raise NetworkError(path / "config.json", f"its config hashes to {C.run_hash(loaded)}, not to its directory's "
                                                  f"name (model-code version {C.MODEL_CODE_VERSION})")
     if cfg is not None and loaded != cfg:

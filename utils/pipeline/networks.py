@@ -60,9 +60,10 @@ def ship(run: RunSettings, only: str | None = None, root: Path | str | None = No
         metrics = json.loads((run_dir / "metrics.json").read_text())
         shipped.write(target, cfg, state, metrics, trained=timing)
         written += 1
-    size = sum(f.stat().st_size for p in shipped.committed(run.preset, root) for f in p.iterdir())
+    paths = shipped.committed(run.preset, root)
+    size = sum(f.stat().st_size for p in paths for f in p.iterdir())
     print(f"[networks] {written} committed, {kept} already committed, {len(lacking)} not in the cache; "
-          f"{len(shipped.committed(run.preset, root))} committed networks at {run.preset!r} take {size / 1e6:.1f} MB")
+          f"{len(paths)} committed networks at {run.preset!r} take {size / 1e6:.1f} MB")
     for line in lacking:
         print(f"  not in the cache: {line}")
     return 1 if lacking else 0
@@ -162,18 +163,18 @@ def retrain(run: RunSettings, into: Path | str, only: str | None = None, jobs: i
         for i, fut in enumerate(as_completed(futures), 1):
             fut.result()
             print(f"[retrain] {i}/{len(configs)} done ({time.perf_counter() - t0:.0f} s)", flush=True)
-    committed = {C.run_hash(cfg): shipped.read(shipped.find(cfg, run.preset, root), cfg) for cfg in configs}
-    spread = _seed_spreads([(C.from_dict(json.loads((p / "config.json").read_text())), record_metrics(p))
+    spread = _seed_spreads([(C.from_dict(json.loads((p / "config.json").read_text())), shipped.metrics_of(p))
                             for p in shipped.committed(run.preset, root)])
     rows = []
     for cfg in configs:
-        _, state, record = committed[C.run_hash(cfg)]
+        source = shipped.find(cfg, run.preset, root)
+        _, _, record = shipped.read(source, cfg)
+        old_m = shipped.metrics_of(source)
         fresh_dir = run_dir_for(cfg, run.preset, into)
         fresh = load_model(fresh_dir, cfg=cfg)
-        old_m = record_metrics(shipped.find(cfg, run.preset, root))
         timing = json.loads((fresh_dir / "timing.json").read_text())
         rows.append(RetrainedNetwork(
-            name=f"{cfg.task.name}/{C.condition_name(cfg)}/seed{cfg.seed}-{C.run_hash(cfg)}",
+            name=f"{cfg.task.name}/{C.condition_name(cfg)}/{C.run_name(cfg)}",
             identical=shipped.tensor_digest(fresh.net.state_dict()) == record["tensor_digest"],
             test_loss=(_final(old_m, "test_loss"), _final(fresh.metrics, "test_loss")),
             decode_error=(_final(old_m, "test_decode_error"), _final(fresh.metrics, "test_decode_error")),
@@ -186,10 +187,6 @@ def retrain(run: RunSettings, into: Path | str, only: str | None = None, jobs: i
     print(table)
     print(f"[retrain] {summary}; table: {into / f'retrain-{run.result_set}.md'}")
     return rows
-
-
-def record_metrics(path: Path) -> dict:
-    return shipped.metrics_of(path)
 
 
 def _model_key(cfg: C.RunConfig) -> str:
